@@ -1,0 +1,81 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"text/tabwriter"
+	"time"
+
+	"github.com/shadowscale/shadowscale/evaluate"
+	"github.com/shadowscale/shadowscale/inference"
+)
+
+func runEval(ctx context.Context, args []string, stdout io.Writer) error {
+	fs := newFlags("eval")
+	trace := fs.String("trace", "", "trace CSV (timestamp,value)")
+	model := fs.String("model", "", "ONNX model directory or file (default: the shipped model)")
+	horizon := fs.Duration("horizon", 30*time.Minute, "forecast horizon")
+	frac := fs.Float64("test-fraction", 0.2, "last share of the trace to evaluate on")
+	origins := fs.Int("max-origins", 500, "at most this many forecast origins")
+	allowNeg := fs.Bool("allow-negative", false, "accept negative values (non-demand series)")
+	asJSON := fs.Bool("json", false, "print one JSON document")
+	if err := parseFlags(fs, args); err != nil {
+		return err
+	}
+	r, err := loadTrace(*trace, *allowNeg)
+	if err != nil {
+		return err
+	}
+	h, err := horizonSteps(*horizon, r.Step)
+	if err != nil {
+		return err
+	}
+	fcs, err := evalForecasters(*model)
+	if err != nil {
+		return err
+	}
+	rep, err := evaluate.Run(ctx, r, fcs, evaluate.Options{HorizonSteps: h, TestFraction: *frac,
+		MaxOrigins: *origins, MaxHistory: maxHistorySteps(r.Step)})
+	if err != nil {
+		return err
+	}
+	if *asJSON {
+		return writeJSON(stdout, rep)
+	}
+	printEval(stdout, rep)
+	return nil
+}
+
+// maxHistorySteps is the history a forecaster sees at each origin: 15 days
+// (two weekly seasons) but never under 2,000 steps for coarse traces.
+func maxHistorySteps(step time.Duration) int {
+	return max(int(15*24*time.Hour/step), 2000)
+}
+
+// evalForecasters is every baseline (and, when one is given, the model).
+func evalForecasters(model string) ([]inference.Forecaster, error) {
+	var out []inference.Forecaster
+	for _, n := range inference.BaselineNames {
+		b, err := inference.Baseline(n)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, b)
+	}
+	if model != "" {
+		return nil, fmt.Errorf("--model %s: the ONNX forecaster is not wired in yet", model)
+	}
+	return out, nil
+}
+
+func printEval(w io.Writer, rep evaluate.Report) {
+	fmt.Fprintf(w, "trace %s: step %gs, horizon %d steps, %d origins, MASE season %d steps\n",
+		rep.Trace, rep.StepSeconds, rep.HorizonSteps, rep.Origins, rep.SeasonSteps)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "forecaster\tMASE\tsMAPE\tpinball\tcoverage_p90\tseconds\t")
+	for _, r := range rep.Results {
+		fmt.Fprintf(tw, "%s\t%.3f\t%.3f\t%.4g\t%.3f\t%.2f\t\n", r.Forecaster, r.MASE, r.SMAPE, r.Pinball, r.CoverageP90, r.Seconds)
+	}
+	tw.Flush()
+}

@@ -1,0 +1,102 @@
+// Command shadowscale is the one binary: each subcommand wires packages
+// together. Contract (DESIGN.md 3.2): every subcommand accepts --json and
+// then prints exactly one JSON document on stdout; bad input exits non-zero
+// with a one-line error on stderr.
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"sort"
+	"strings"
+	"syscall"
+)
+
+// command runs one subcommand with its own arguments.
+type command struct {
+	summary string
+	run     func(ctx context.Context, args []string, stdout io.Writer) error
+}
+
+func commands() map[string]command {
+	return map[string]command{
+		"forecast": {"forecast a trace's next horizon (p10/p50/p90)", runForecast},
+		"eval":     {"rolling-origin evaluation of every forecaster on a trace", runEval},
+	}
+}
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err := run(ctx, os.Args[1:], os.Stdout)
+	stop()
+	if err != nil {
+		if !errors.Is(err, flag.ErrHelp) {
+			fmt.Fprintln(os.Stderr, "shadowscale: "+oneLine(err.Error()))
+		}
+		os.Exit(2)
+	}
+}
+
+func run(ctx context.Context, args []string, stdout io.Writer) error {
+	cmds := commands()
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		usage(os.Stderr, cmds)
+		if len(args) == 0 {
+			return errors.New("no subcommand given")
+		}
+		return flag.ErrHelp
+	}
+	c, ok := cmds[args[0]]
+	if !ok {
+		return fmt.Errorf("unknown subcommand %q (try `shadowscale help`)", args[0])
+	}
+	if err := c.run(ctx, args[1:], stdout); err != nil {
+		return fmt.Errorf("%s: %w", args[0], err)
+	}
+	return nil
+}
+
+func usage(w io.Writer, cmds map[string]command) {
+	names := make([]string, 0, len(cmds))
+	for n := range cmds {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprintln(w, "usage: shadowscale <subcommand> [flags]   (every subcommand takes --json)")
+	for _, n := range names {
+		fmt.Fprintf(w, "  %-10s %s\n", n, cmds[n].summary)
+	}
+}
+
+// newFlags makes a flag set that reports errors instead of exiting, so that
+// bad flags follow the one-line error contract.
+func newFlags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	return fs
+}
+
+// parseFlags parses args and refuses stray positional arguments.
+func parseFlags(fs *flag.FlagSet, args []string) error {
+	if err := fs.Parse(args); err != nil {
+		return err
+	}
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return nil
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }

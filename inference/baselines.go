@@ -1,0 +1,22 @@
+package inference
+
+import (
+	"fmt"
+	"strings"
+)
+
+// BaselineNames lists the classical forecasters in the order reports show them.
+var BaselineNames = []string{"naive", "seasonal-naive", "holt-winters"}
+
+// Baseline returns the classical forecaster with the given name.
+func Baseline(name string) (Forecaster, error) {
+	switch name {
+	case "naive":
+		return Naive{}, nil
+	case "seasonal-naive":
+		return SeasonalNaive{}, nil
+	case "holt-winters":
+		return HoltWinters{}, nil
+	}
+	return nil, fmt.Errorf("unknown baseline %q (want one of %s)", name, strings.Join(BaselineNames, ", "))
+}
