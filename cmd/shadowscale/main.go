@@ -28,6 +28,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"forecast": {"forecast a trace's next horizon (p10/p50/p90)", runForecast},
 		"eval":     {"rolling-origin evaluation of every forecaster on a trace", runEval},
+		"export":   {"write an LB's request rate from the metrics store as a trace CSV", runExport},
 	}
 }
 

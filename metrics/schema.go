@@ -1,0 +1,52 @@
+package metrics
+
+// The schema of DESIGN.md 3.4: measurement, tag and field names shared by
+// every writer and reader, whichever store is behind them.
+const (
+	MeasHAProxy       = "haproxy"
+	MeasApp           = "app"
+	MeasForecast      = "forecast"
+	MeasForecastError = "forecast_error"
+	MeasEvent         = "event"
+	MeasAction        = "action"
+
+	TagLB       = "lb"
+	TagBackend  = "backend"
+	TagServer   = "server"
+	TagInstance = "instance"
+	TagModel    = "model"
+	TagHorizon  = "horizon_s"
+	TagKind     = "kind"
+
+	// HAProxy's own names for the aggregate rows of a proxy, used as the
+	// server tag of backend and frontend rows.
+	ServerBackend  = "BACKEND"
+	ServerFrontend = "FRONTEND"
+
+	// haproxy fields: rates per second computed from HAProxy's cumulative
+	// counters, and gauges as HAProxy reports them.
+	FieldReqRate     = "req_rate"
+	FieldSessRate    = "sess_rate"
+	FieldErrRate     = "err_rate" // 5xx responses per second
+	FieldSessions    = "scur"
+	FieldQueue       = "qcur"
+	FieldRespTimeMS  = "rtime_ms"
+	FieldP10         = "p10"
+	FieldP50         = "p50"
+	FieldP90         = "p90"
+	FieldHorizon     = "horizon_s"
+	FieldAbsError    = "abs_error"
+	FieldPinball     = "pinball"
+	FieldCovered     = "covered"
+	FieldLift        = "lift"
+	FieldEnd         = "end" // Unix seconds
+	TextName         = "name"
+	TextReason       = "reason"
+	AllLoadBalancers = "*" // the lb tag of an event that affects every LB
+)
+
+// Demand selects an LB's request rate: the sum over its backends (primary
+// and shadow) of their aggregate rows.
+func Demand(lb string) (Selector, string) {
+	return Selector{Measurement: MeasHAProxy, Tags: map[string]string{TagLB: lb, TagServer: ServerBackend}}, FieldReqRate
+}

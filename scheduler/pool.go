@@ -1,0 +1,217 @@
+package scheduler
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"strings"
+	"time"
+)
+
+// stepEnv is everything one pool step may use: the tick's time and
+// observations, the driver and provider to act through, and save to persist
+// right after an irreversible call. It never reads the wall clock.
+type stepEnv struct {
+	ctx     context.Context
+	now     time.Time
+	dt      time.Duration // since the previous tick
+	set     *Settings
+	lb      LBSpec
+	st      *LBState
+	drv     Driver
+	prov    Provider
+	plan    Plan
+	low     bool // the forecast has stayed below primary capacity for ScaleDownAfter
+	missing bool // metrics or forecast missing: never scale down
+	blind   bool // the driver could not be read this tick: hold
+	servers []Server
+	gate    Verdict
+	gateWhy string
+	save    func()
+	log     *slog.Logger
+}
+
+// step advances the pool by one step and says what it did.
+func (e *stepEnv) step(p *Pool) (string, error) {
+	if e.blind && p.Phase != RollingBack && p.Phase != Retired {
+		return "hold: load balancer unreadable", nil
+	}
+	switch p.Phase {
+	case Provisioning:
+		return e.provisioning(p)
+	case WarmingUp:
+		return e.warmingUp(p)
+	case Ready:
+		return e.ready(p)
+	case CuttingOver:
+		return e.cuttingOver(p)
+	case Active:
+		return e.active(p)
+	case Draining:
+		return e.draining(p)
+	case Retired:
+		return e.retire(p)
+	case RollingBack:
+		return e.rollback(p)
+	}
+	return "", fmt.Errorf("pool %s: unknown phase %q", p.ID, p.Phase)
+}
+
+func (e *stepEnv) hold() bool { return e.set.KillSwitch }
+
+func (e *stepEnv) provisioning(p *Pool) (string, error) {
+	if len(p.Instances) == 0 {
+		inst, err := e.prov.Create(e.ctx, p.Size)
+		if len(inst) > 0 {
+			p.Instances = inst
+			e.save()
+		}
+		if err != nil {
+			return e.startRollback(p, fmt.Sprintf("create %d instances: %v", p.Size, err))
+		}
+	}
+	if err := e.addServers(p); err != nil {
+		return e.startRollback(p, err.Error())
+	}
+	listed, err := e.drv.ListServers(e.ctx, e.lb.ShadowBackend)
+	if err != nil {
+		return "wait", fmt.Errorf("list servers of %s: %w", e.lb.ShadowBackend, err)
+	}
+	e.servers = listed
+	bad := unhealthy(p.Servers, listed)
+	timeout := e.provisionTimeout()
+	switch {
+	case len(bad) == 0 && !e.hold():
+		return e.startWarmup(p)
+	case e.now.Sub(p.Since) > timeout:
+		return e.startRollback(p, fmt.Sprintf("provisioning: not healthy after %s: %s", timeout, strings.Join(bad, ", ")))
+	}
+	return "wait for health: " + strings.Join(bad, ", "), nil
+}
+
+func (e *stepEnv) provisionTimeout() time.Duration {
+	if e.set.ProvisionTimeout > 0 {
+		return e.set.ProvisionTimeout
+	}
+	return 2*e.prov.BootTime() + 2*e.set.Tick
+}
+
+// addServers adds one MAINT server per instance. The name is persisted
+// before the call, so a crash in between leaves a name cleanup can remove
+// (ErrNotFound counts as removed), never an unknown server.
+func (e *stepEnv) addServers(p *Pool) error {
+	for i, inst := range p.Instances {
+		if i < len(p.Servers) {
+			continue
+		}
+		name := p.serverName(i)
+		p.Servers = append(p.Servers, name)
+		e.save()
+		if err := e.drv.AddServer(e.ctx, e.lb.ShadowBackend, ServerSpec{Name: name, Addr: inst.Addr}); err != nil {
+			return fmt.Errorf("add server %s/%s at %s: %w", e.lb.ShadowBackend, name, inst.Addr, err)
+		}
+	}
+	return nil
+}
+
+func (e *stepEnv) startWarmup(p *Pool) (string, error) {
+	for _, name := range p.Servers {
+		if err := e.drv.SetServerState(e.ctx, e.lb.ShadowBackend, name, ServerReady); err != nil {
+			return "", fmt.Errorf("set %s/%s ready: %w", e.lb.ShadowBackend, name, err)
+		}
+	}
+	p.enter(WarmingUp, e.now)
+	p.HealthyFor = 0
+	if err := e.setShare(p, e.set.Policy.WarmupShareInitial); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("healthy: warm-up at %d%%", p.Share), nil
+}
+
+// setShare changes the LB's shadow share (only when it differs).
+func (e *stepEnv) setShare(p *Pool, pct int) error {
+	if pct == p.Share {
+		return nil
+	}
+	if err := e.drv.SetShare(e.ctx, e.lb.Name, pct); err != nil {
+		return fmt.Errorf("set share of %s to %d%%: %w", e.lb.Name, pct, err)
+	}
+	p.Share = pct
+	return nil
+}
+
+// failing is the reason to roll back a serving pool, or "".
+func (e *stepEnv) failing(p *Pool) string {
+	if bad := unhealthy(p.Servers, e.servers); len(bad) > 0 {
+		return "servers unhealthy: " + strings.Join(bad, ", ")
+	}
+	if e.gate == Fail {
+		return "health gate failed: " + e.gateWhy
+	}
+	return ""
+}
+
+func (e *stepEnv) warmingUp(p *Pool) (string, error) {
+	if why := e.failing(p); why != "" {
+		return e.startRollback(p, "warm-up: "+why)
+	}
+	pol, share := e.set.Policy, p.Share
+	switch e.gate {
+	case Worse:
+		p.GateFailures++
+		if p.GateFailures >= e.set.MaxGateFailures {
+			return e.startRollback(p, fmt.Sprintf("warm-up: gate worse %d times: %s", p.GateFailures, e.gateWhy))
+		}
+		share = max(share-1, pol.WarmupShareMin)
+	case Pass, NoData:
+		// Too little traffic to judge still counts as healthy warm-up
+		// (the checks pass), so a quiet LB can finish warming.
+		p.GateFailures = 0
+		p.HealthyFor += e.dt
+		if e.gate == Pass && !e.hold() {
+			share = min(share+1, pol.WarmupShareMax)
+		}
+	}
+	if p.HealthyFor >= e.lb.Warmup && !e.hold() {
+		p.enter(Ready, e.now)
+		share = pol.WarmupShareMin
+	}
+	if err := e.setShare(p, share); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("warm-up %s: share %d%%, healthy %s of %s", e.gate, p.Share, p.HealthyFor, e.lb.Warmup), nil
+}
+
+func (e *stepEnv) ready(p *Pool) (string, error) {
+	if why := e.failing(p); why != "" {
+		return e.startRollback(p, "ready: "+why)
+	}
+	switch {
+	case e.hold():
+		return "hold (kill switch)", nil
+	case e.plan.NeedsCutover():
+		p.enter(CuttingOver, e.now)
+		p.From, p.Target = p.Share, e.targetShare(p)
+		return e.cuttingOver(p)
+	case e.low && e.poolsAboveMin():
+		p.enter(Draining, e.now)
+		p.From, p.Target = p.Share, 0
+		return e.draining(p)
+	}
+	if err := e.setShare(p, e.set.Policy.WarmupShareMin); err != nil {
+		return "", err
+	}
+	return fmt.Sprintf("keep warm at %d%%", p.Share), nil
+}
+
+// targetShare is the pool's capacity-proportional share:
+// shadow / (primary + shadow), all instances of equal capacity.
+func (e *stepEnv) targetShare(p *Pool) int {
+	shadow, primary := len(p.Servers), e.plan.Current
+	if shadow+primary == 0 {
+		return 0
+	}
+	return (100*shadow + (shadow+primary)/2) / (shadow + primary)
+}
+
+func (e *stepEnv) poolsAboveMin() bool { return e.set.Policy.MinPoolsPerLB < 1 }
