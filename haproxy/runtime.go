@@ -8,7 +8,8 @@
 // stats socket with client-native/v5 (runtime for live changes,
 // configuration transactions for persistence), reload through the master
 // socket. Fleet applies every change to several nodes and rolls back on a
-// partial failure. DataPlane speaks the Data Plane API v2 over HTTP.
+// partial failure. Package haproxy/dataplane offers the same methods over the
+// Data Plane API v2 (HTTP).
 package haproxy
 
 import (

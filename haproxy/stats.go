@@ -82,21 +82,27 @@ func (r *Runtime) Stats(ctx context.Context) (Stats, error) {
 			return Stats{}, &Error{Node: r.Name(), Op: "read stats", Command: "show stat", Message: coll.Error, Err: classify("", errors.New(coll.Error))}
 		}
 		for _, st := range coll.Stats {
-			row := toRow(st)
-			switch row.Type {
-			case "frontend":
-				out.Frontends = append(out.Frontends, row)
-			case "backend":
-				out.Backends = append(out.Backends, row)
-			case "server":
-				out.Servers = append(out.Servers, row)
-			}
+			out.Add(RowFromNative(st))
 		}
 	}
 	return out, nil
 }
 
-func toRow(st *models.NativeStat) StatRow {
+// Add files a row under its type; rows of other types are ignored.
+func (s *Stats) Add(row StatRow) {
+	switch row.Type {
+	case "frontend":
+		s.Frontends = append(s.Frontends, row)
+	case "backend":
+		s.Backends = append(s.Backends, row)
+	case "server":
+		s.Servers = append(s.Servers, row)
+	}
+}
+
+// RowFromNative converts the Data Plane API's stats model, which both
+// drivers read (client-native's runtime parses `show stat` into it).
+func RowFromNative(st *models.NativeStat) StatRow {
 	row := StatRow{Type: st.Type, Proxy: st.Name}
 	if st.Type == "server" {
 		row.Proxy, row.Server = st.BackendName, st.Name
