@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"text/tabwriter"
@@ -31,10 +32,11 @@ func runEval(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fcs, err := evalForecasters(*model)
+	fcs, closeFcs, err := evalForecasters(*model)
 	if err != nil {
 		return err
 	}
+	defer closeFcs()
 	rep, err := evaluate.Run(ctx, r, fcs, evaluate.Options{HorizonSteps: h, TestFraction: *frac,
 		MaxOrigins: *origins, MaxHistory: maxHistorySteps(r.Step)})
 	if err != nil {
@@ -53,20 +55,27 @@ func maxHistorySteps(step time.Duration) int {
 	return max(int(15*24*time.Hour/step), 2000)
 }
 
-// evalForecasters is every baseline (and, when one is given, the model).
-func evalForecasters(model string) ([]inference.Forecaster, error) {
+// evalForecasters is every baseline and the LSTM (the shipped one unless
+// --model names another; without the shipped model or the ONNX Runtime
+// library a default run warns and scores the baselines alone).
+func evalForecasters(model string) ([]inference.Forecaster, func(), error) {
 	var out []inference.Forecaster
 	for _, n := range inference.BaselineNames {
 		b, err := inference.Baseline(n)
 		if err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		out = append(out, b)
 	}
-	if model != "" {
-		return nil, fmt.Errorf("--model %s: the ONNX forecaster is not wired in yet", model)
+	lstm, err := openLSTM(model, inference.HoltWinters{})
+	switch {
+	case errors.Is(err, errNoDefaultModel):
+		warnNoModel(err)
+		return out, func() {}, nil
+	case err != nil:
+		return nil, nil, err
 	}
-	return out, nil
+	return append(out, lstm), func() { lstm.Close() }, nil
 }
 
 func printEval(w io.Writer, rep evaluate.Report) {

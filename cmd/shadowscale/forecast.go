@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"math"
@@ -53,15 +54,21 @@ func runForecast(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fc, err := pickForecaster(*model, *baseline)
+	fc, note, err := pickForecaster(*model, *baseline)
 	if err != nil {
 		return err
+	}
+	if c, ok := fc.(interface{ Close() error }); ok {
+		defer c.Close()
 	}
 	out, err := fc.Forecast(ctx, []inference.Series{series}, h)
 	if err != nil {
 		return err
 	}
 	doc := toDoc(out[0])
+	if doc.Fallback == "" {
+		doc.Fallback = note
+	}
 	if *asJSON {
 		return writeJSON(stdout, doc)
 	}
@@ -86,14 +93,22 @@ func historyBefore(r metrics.Regular, at string) (inference.Series, error) {
 	return inference.Series{ID: r.Name, Start: r.Start, Step: r.Step, Values: r.Values[:n:n]}, nil
 }
 
-func pickForecaster(model, baseline string) (inference.Forecaster, error) {
-	if model != "" {
-		return nil, fmt.Errorf("--model %s: the ONNX forecaster is not wired in yet", model)
+// pickForecaster is the named baseline, else the LSTM (with Holt-Winters
+// for series too short for its window). Without the shipped model or the
+// ONNX Runtime library a default run uses Holt-Winters and the note says why.
+func pickForecaster(model, baseline string) (inference.Forecaster, string, error) {
+	if baseline != "" {
+		fc, err := inference.Baseline(baseline)
+		return fc, "", err
 	}
-	if baseline == "" {
-		baseline = "holt-winters"
+	lstm, err := openLSTM(model, inference.HoltWinters{})
+	switch {
+	case errors.Is(err, errNoDefaultModel):
+		return inference.HoltWinters{}, err.Error(), nil
+	case err != nil:
+		return nil, "", err
 	}
-	return inference.Baseline(baseline)
+	return lstm, "", nil
 }
 
 func toDoc(f inference.Forecast) forecastDoc {

@@ -1,0 +1,62 @@
+package main
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+
+	"github.com/shadowscale/shadowscale/inference"
+	"github.com/shadowscale/shadowscale/models"
+)
+
+// errNoDefaultModel means the shipped model or the ONNX Runtime library is
+// not where a default run looks; callers then go on with the baselines.
+var errNoDefaultModel = errors.New("default LSTM model unavailable")
+
+// defaultModelPath finds the shipped model: models/<default> under the
+// working directory (the repository root), else beside the binary's folder
+// (bin/shadowscale → models/), else "".
+func defaultModelPath() string {
+	candidates := []string{filepath.Join("models", models.Default)}
+	if exe, err := os.Executable(); err == nil {
+		candidates = append(candidates, filepath.Join(filepath.Dir(exe), "..", "models", models.Default))
+	}
+	for _, c := range candidates {
+		if modelFileExists(filepath.Join(c, "model.onnx")) {
+			return c
+		}
+	}
+	return ""
+}
+
+// openLSTM loads the LSTM at path ("" = the shipped default). Series too
+// short for its window go to fallback, and the forecast says so. With no
+// path given, a missing model or library is errNoDefaultModel.
+func openLSTM(path string, fallback inference.Forecaster) (*inference.ONNX, error) {
+	explicit := path != ""
+	if !explicit {
+		if path = defaultModelPath(); path == "" {
+			return nil, fmt.Errorf("%w: no models/%s under the working directory or beside the binary", errNoDefaultModel, models.Default)
+		}
+	}
+	lib := modelORTLib()
+	if lib == "" {
+		err := errors.New("ONNX Runtime library not found: set ONNXRUNTIME_LIB or run `make setup` (it unpacks the library from the npm package onnxruntime-node)")
+		if !explicit {
+			err = fmt.Errorf("%w: %w", errNoDefaultModel, err)
+		}
+		return nil, err
+	}
+	m, err := inference.NewONNX(lib, path, inference.ONNXOptions{Threads: 1, Fallback: fallback})
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", path, err)
+	}
+	return m, nil
+}
+
+// warnNoModel tells a default run that it goes on without the LSTM.
+func warnNoModel(err error) {
+	slog.Warn("going on without the LSTM", "reason", err.Error())
+}
