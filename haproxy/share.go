@@ -6,9 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
+
+	"github.com/shadowscale/shadowscale/internal/atomicfile"
 )
 
 // SetShare sets the percentage (0–100) of lb's requests routed to its
@@ -95,20 +96,8 @@ func writeMapValue(path, key, value string) error {
 	if !found {
 		b.WriteString(key + " " + value + "\n")
 	}
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".map-*")
-	if err != nil {
-		return fmt.Errorf("write map %s: %w", path, err)
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.WriteString(b.String()); err != nil {
-		tmp.Close()
-		return fmt.Errorf("write map %s: %w", path, err)
-	}
-	if err := tmp.Close(); err != nil {
-		return fmt.Errorf("write map %s: %w", path, err)
-	}
-	if err := os.Rename(tmp.Name(), path); err != nil {
-		return fmt.Errorf("replace map %s: %w", path, err)
+	if err := atomicfile.Write(path, []byte(b.String()), 0o644); err != nil {
+		return fmt.Errorf("write map: %w", err)
 	}
 	return nil
 }
