@@ -32,6 +32,7 @@ type local struct {
 	mu       sync.Mutex
 	state    localState
 	children map[int]chan struct{} // PIDs this object started → closed once reaped
+	starting map[string]bool       // IDs recorded, process not yet launched
 }
 
 type localState struct {
@@ -62,6 +63,7 @@ func newLocal(b base, path string) (*local, error) {
 		logDir:   filepath.Join(filepath.Dir(path), "provider-"+b.name+"-logs"),
 		state:    localState{Instances: map[string]localProc{}},
 		children: map[int]chan struct{}{},
+		starting: map[string]bool{},
 	}
 	if err := loadJSON(path, &l.state); err != nil {
 		return nil, b.errorf("load: %w", err)
@@ -104,9 +106,10 @@ func (l *local) Create(ctx context.Context, n int) ([]Instance, error) {
 	return cloneAll(out), nil
 }
 
-// start launches one process and records it before it is ready, so that a
-// crash during boot cannot leave an unknown process behind. The channel
-// closes once the process has exited and been reaped.
+// start records one instance, then launches its process: a crash between
+// the two leaves a record without a PID, which List resolves by the unique
+// argv (its --listen address), so no process can run unrecorded. The
+// channel closes once the process has exited and been reaped.
 func (l *local) start() (localProc, <-chan struct{}, error) {
 	port, err := freePort()
 	if err != nil {
@@ -114,29 +117,58 @@ func (l *local) start() (localProc, <-chan struct{}, error) {
 	}
 	addr := net.JoinHostPort("127.0.0.1", strconv.Itoa(port))
 	id := fmt.Sprintf("%s-%d", l.name, port)
-	argv := append(append([]string{l.bin}, l.cfg.AppArgs...), "--listen", addr)
 	logPath := filepath.Join(l.logDir, id+".log")
-	cmd, done, err := l.spawn(argv, logPath)
-	if err != nil {
+	p := localProc{
+		Instance: Instance{ID: id, Provider: l.name, Addr: addr, Created: l.now().UTC(), Meta: map[string]string{"log": logPath}},
+		Argv:     append(append([]string{l.bin}, l.cfg.AppArgs...), "--listen", addr),
+	}
+	if err := l.record(p, true); err != nil {
 		return localProc{}, nil, l.errorf("create %s: %w", id, err)
 	}
-	p := localProc{
-		Instance: Instance{ID: id, Provider: l.name, Addr: addr, Created: l.now().UTC(),
-			Meta: map[string]string{"pid": strconv.Itoa(cmd.Process.Pid), "log": logPath}},
-		PID: cmd.Process.Pid, Argv: argv,
+	cmd, done, err := l.spawn(p.Argv, logPath)
+	if err != nil {
+		l.forget(id)
+		return localProc{}, nil, l.errorf("create %s: %w", id, err)
 	}
+	p.PID = cmd.Process.Pid
+	p.Meta["pid"] = strconv.Itoa(p.PID)
 	if st, err := readStat(p.PID); err == nil {
 		p.StartTicks = st.startTicks
 	}
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	l.state.Instances[id] = p
-	if err := saveJSON(l.path, l.state); err != nil {
-		delete(l.state.Instances, id)
+	if err := l.record(p, false); err != nil {
 		_ = signalGroup(p.PID, syscall.SIGKILL)
+		l.forget(id)
 		return localProc{}, nil, l.errorf("create %s: %w", id, err)
 	}
 	return p, done, nil
+}
+
+// record saves p in the persisted state; pending marks it as being started
+// by this provider, so List does not drop it for lack of a process yet.
+func (l *local) record(p localProc, pending bool) error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.state.Instances[p.ID] = p
+	if pending {
+		l.starting[p.ID] = true
+	} else {
+		delete(l.starting, p.ID)
+	}
+	if err := saveJSON(l.path, l.state); err != nil {
+		delete(l.state.Instances, p.ID)
+		delete(l.starting, p.ID)
+		return err
+	}
+	return nil
+}
+
+// forget drops a record whose process never started or was killed.
+func (l *local) forget(id string) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	delete(l.state.Instances, id)
+	delete(l.starting, id)
+	_ = saveJSON(l.path, l.state)
 }
 
 // spawn starts argv in a new session with output to logPath, and reaps it

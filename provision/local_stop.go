@@ -18,6 +18,15 @@ func (l *local) List(ctx context.Context) ([]Instance, error) {
 	out := make([]Instance, 0, len(l.state.Instances))
 	changed := false
 	for id, p := range l.state.Instances {
+		if l.starting[id] {
+			continue // being launched by this provider right now
+		}
+		if p.PID == 0 { // a crash between recording and launching
+			if p.PID, p.StartTicks = findByArgv(p.Argv); p.PID != 0 {
+				l.state.Instances[id] = p
+				changed = true
+			}
+		}
 		if !isProcess(p.PID, p.StartTicks, p.Argv) {
 			delete(l.state.Instances, id)
 			os.Remove(p.Meta["log"])
@@ -44,6 +53,9 @@ func (l *local) Destroy(ctx context.Context, inst Instance) error {
 	l.mu.Unlock()
 	if !ok {
 		return nil
+	}
+	if p.PID == 0 { // recorded, then a crash before the PID was saved
+		p.PID, p.StartTicks = findByArgv(p.Argv)
 	}
 	if err := l.stop(ctx, p, done); err != nil {
 		return l.errorf("destroy %s: %w", inst.ID, err)

@@ -306,3 +306,35 @@ func TestLocalSurvivesSchedulerKill(t *testing.T) {
 	}
 	assertList(t, p)
 }
+
+// TestLocalAdoptsUnsavedPID: a crash after the record was saved but before
+// its PID was leaves a record without a PID; List finds the process by its
+// argv and Destroy stops it, so nothing runs unrecorded.
+func TestLocalAdoptsUnsavedPID(t *testing.T) {
+	dir := t.TempDir()
+	cfg := localConfig(demoappBinary(t))
+	p := newLocalT(t, cfg, dir)
+	insts, err := p.Create(context.Background(), 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l := p.(*local)
+	rec := l.state.Instances[insts[0].ID]
+	pid := rec.PID
+	rec.PID, rec.StartTicks = 0, 0
+	l.state.Instances[rec.ID] = rec
+	if err := saveJSON(l.path, l.state); err != nil {
+		t.Fatal(err)
+	}
+	again := mustNew(t, cfg, dir)
+	got, err := again.List(context.Background())
+	if err != nil || len(got) != 1 || got[0].ID != rec.ID {
+		t.Fatalf("List = %v, %v; want the adopted instance", got, err)
+	}
+	if err := again.Destroy(context.Background(), got[0]); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := readStat(pid); err == nil && st.state != 'Z' {
+		t.Fatalf("process %d still running (state %c)", pid, st.state)
+	}
+}

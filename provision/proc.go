@@ -63,10 +63,34 @@ func isProcess(pid int, startTicks uint64, argv []string) bool {
 	return err == nil && slices.Equal(got, argv)
 }
 
+// findByArgv finds a live process by its exact argv (local instances carry
+// a unique --listen address): the PID and start time, or 0 when none runs.
+func findByArgv(argv []string) (int, uint64) {
+	entries, err := os.ReadDir("/proc")
+	if err != nil {
+		return 0, 0
+	}
+	for _, e := range entries {
+		pid, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		if got, err := readCmdline(pid); err == nil && slices.Equal(got, argv) {
+			if st, err := readStat(pid); err == nil && st.state != 'Z' && st.state != 'X' {
+				return pid, st.startTicks
+			}
+		}
+	}
+	return 0, 0
+}
+
 // signalGroup signals the process group led by pid (local instances run in
 // their own session, so pid is also the group id). A group that no longer
 // exists is not an error.
 func signalGroup(pid int, sig syscall.Signal) error {
+	if pid <= 0 { // -0 or -(-1) would signal our own group or everything
+		return fmt.Errorf("signal %s: invalid pid %d", sig, pid)
+	}
 	err := syscall.Kill(-pid, sig)
 	if err == nil || errors.Is(err, syscall.ESRCH) {
 		return nil

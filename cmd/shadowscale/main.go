@@ -28,6 +28,7 @@ func commands() map[string]command {
 	return map[string]command{
 		"forecast": {"forecast a trace's next horizon (p10/p50/p90)", runForecast},
 		"eval":     {"rolling-origin evaluation of every forecaster on a trace", runEval},
+		"serve":    {"run the service: collect, forecast, pre-warm (serve --config FILE.ini)", runServe},
 		"export":   {"write an LB's request rate from the metrics store as a trace CSV", runExport},
 		"model":    {"list, show or validate models (model list|show|validate PATH)", runModel},
 	}

@@ -1,0 +1,207 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/shadowscale/shadowscale/config"
+	"github.com/shadowscale/shadowscale/events"
+	"github.com/shadowscale/shadowscale/inference"
+	"github.com/shadowscale/shadowscale/metrics"
+	"github.com/shadowscale/shadowscale/metrics/collect"
+	"github.com/shadowscale/shadowscale/metrics/stores"
+	"github.com/shadowscale/shadowscale/provision"
+	"github.com/shadowscale/shadowscale/scheduler"
+	"github.com/shadowscale/shadowscale/scheduler/adapt"
+)
+
+// service is everything serve runs, wired from the configuration.
+type service struct {
+	sched      *scheduler.Scheduler
+	collector  *collect.Collector
+	forecaster string
+	closers    []func() error
+}
+
+func (s *service) Close() error {
+	var errs []error
+	for i := len(s.closers) - 1; i >= 0; i-- {
+		errs = append(errs, s.closers[i]())
+	}
+	return errors.Join(errs...)
+}
+
+// wire builds the service. HAProxy must answer (serve waits for it, retrying
+// with backoff); an unreachable InfluxDB is only logged: writes are buffered.
+func wire(ctx context.Context, cfg config.Config, log *slog.Logger) (*service, error) {
+	svc := &service{}
+	if err := svc.build(ctx, cfg, log); err != nil {
+		svc.Close()
+		return nil, err
+	}
+	return svc, nil
+}
+
+// build reads every local input (directories, store, events, forecaster,
+// providers) before it waits for HAProxy, so a bad file fails at once rather
+// than once HAProxy comes up.
+func (svc *service) build(ctx context.Context, cfg config.Config, log *slog.Logger) error {
+	if err := makeDirs(cfg); err != nil {
+		return err
+	}
+	store, err := stores.Open(cfg, log)
+	if err != nil {
+		return fmt.Errorf("open metrics store: %w", err)
+	}
+	svc.closers = append(svc.closers, store.Close)
+	lbEvents, err := loadEvents(ctx, cfg, store)
+	if err != nil {
+		return err
+	}
+	deps, name, err := schedulerDeps(cfg, store, log)
+	if err != nil {
+		return err
+	}
+	if c, ok := deps.Forecaster.(interface{ Close() error }); ok {
+		svc.closers = append(svc.closers, c.Close)
+	}
+	settings := scheduler.SettingsFrom(cfg)
+	for i := range settings.LBs {
+		settings.LBs[i].Events = lbEvents[settings.LBs[i].Name]
+	}
+	fleet, err := connectFleet(ctx, cfg.HAProxy, log)
+	if err != nil {
+		return err
+	}
+	deps.Driver = adapt.Driver{RT: fleet}
+	if svc.sched, err = scheduler.New(settings, deps); err != nil {
+		return fmt.Errorf("scheduler: %w", err)
+	}
+	svc.forecaster = name
+	svc.collector = collect.New(store, collectTargets(cfg, fleet), time.Now, log)
+	return nil
+}
+
+// makeDirs creates the state directory and the embedded store's directory,
+// so a fresh state_dir works.
+func makeDirs(cfg config.Config) error {
+	if err := os.MkdirAll(cfg.Service.StateDir, 0o700); err != nil {
+		return fmt.Errorf("[service] state_dir: %w", err)
+	}
+	if cfg.Metrics.Store == "embedded" {
+		if err := os.MkdirAll(filepath.Dir(cfg.Metrics.Path), 0o700); err != nil {
+			return fmt.Errorf("[metrics] path: %w", err)
+		}
+	}
+	return nil
+}
+
+// schedulerDeps builds everything the scheduler needs but the driver.
+func schedulerDeps(cfg config.Config, store metrics.Store, log *slog.Logger) (scheduler.Deps, string, error) {
+	fallback, err := inference.Baseline(cfg.Forecast.Fallback)
+	if err != nil {
+		return scheduler.Deps{}, "", fmt.Errorf("[forecast] fallback: %w", err)
+	}
+	primary, name, err := loadModel(cfg.Forecast, fallback)
+	if err != nil {
+		return scheduler.Deps{}, "", err
+	}
+	providers := map[string]scheduler.Provider{}
+	for _, pname := range cfg.ProviderNames() {
+		p, err := provision.New(cfg.Providers[pname], pname, cfg.Service.StateDir)
+		if err != nil {
+			return scheduler.Deps{}, "", fmt.Errorf("provider %s: %w", pname, err)
+		}
+		providers[pname] = adapt.Provider{P: p}
+	}
+	deps := scheduler.Deps{Fallback: fallback, Providers: providers, Log: log,
+		History: storeHistory{src: store, window: cfg.Forecast.History, step: historyStep(cfg)},
+		Store:   scheduler.FileStore{Path: filepath.Join(cfg.Service.StateDir, "scheduler.json")}}
+	if primary != nil {
+		deps.Forecaster = primary
+	}
+	return deps, name, nil
+}
+
+// loadModel opens the configured ONNX model, its library from
+// [forecast] onnxruntime_lib or ONNXRUNTIME_LIB; none configured means the
+// fallback alone. Series too short for the model's window use the fallback.
+func loadModel(fc config.Forecast, fallback inference.Forecaster) (scheduler.Forecaster, string, error) {
+	if fc.Model == "" {
+		return nil, fc.Fallback, nil
+	}
+	lib := fc.RuntimeLib(os.Getenv)
+	if lib == "" {
+		return nil, "", fmt.Errorf("[forecast] onnxruntime_lib: empty and ONNXRUNTIME_LIB unset; the model %s needs the ONNX Runtime library", fc.Model)
+	}
+	m, err := inference.NewONNX(lib, fc.Model, inference.ONNXOptions{Threads: 1, Fallback: fallback})
+	if err != nil {
+		return nil, "", fmt.Errorf("[forecast] model %s: %w", fc.Model, err)
+	}
+	return m, m.Card().Name + "-" + m.Card().Version, nil
+}
+
+// historyStep is the step the forecaster sees: one tick, never finer than
+// the scrape interval that feeds it.
+func historyStep(cfg config.Config) time.Duration {
+	return max(cfg.Service.Tick, cfg.Metrics.ScrapeInterval)
+}
+
+// loadEvents reads each LB's events file, stores the events in the metrics
+// store (so they are history too) and returns them per LB name.
+func loadEvents(ctx context.Context, cfg config.Config, sink metrics.Sink) (map[string][]scheduler.Event, error) {
+	out := map[string][]scheduler.Event{}
+	for _, name := range cfg.LBNames() {
+		path := cfg.LBs[name].EventsFile
+		if path == "" {
+			continue
+		}
+		evs, err := events.LoadFile(path)
+		if err != nil {
+			return nil, fmt.Errorf("[lb.%s] events_file: %w", name, err)
+		}
+		if err := events.Store(ctx, sink, evs); err != nil {
+			return nil, fmt.Errorf("[lb.%s] store events: %w", name, err)
+		}
+		for _, e := range evs {
+			if e.LB == name || e.LB == events.All {
+				out[name] = append(out[name], scheduler.Event{Start: e.Start, End: e.End, Lift: e.Lift})
+			}
+		}
+	}
+	return out, nil
+}
+
+// collectTargets scrapes each LB's primary and shadow backends through the
+// fleet (counters summed over its nodes).
+func collectTargets(cfg config.Config, fleet fleetAPI) func() []collect.Target {
+	var ts []collect.Target
+	for _, name := range cfg.LBNames() {
+		l := cfg.LBs[name]
+		ts = append(ts, collect.Target{LB: name, Reader: collect.FromHAProxy(fleet), Proxies: []string{l.Backend, l.ShadowBackend}})
+	}
+	return func() []collect.Target { return ts }
+}
+
+// storeHistory reads an LB's demand (request rate of its backends) from the
+// metrics store.
+type storeHistory struct {
+	src    metrics.Source
+	window time.Duration
+	step   time.Duration
+}
+
+func (h storeHistory) Demand(ctx context.Context, lb string, now time.Time) (inference.Series, error) {
+	sel, field := metrics.Demand(lb)
+	end := metrics.AlignDown(now, h.step)
+	r, err := h.src.History(ctx, metrics.Query{Select: sel, Field: field, From: end.Add(-h.window), To: end, Step: h.step})
+	if err != nil {
+		return inference.Series{}, fmt.Errorf("demand history of %s: %w", lb, err)
+	}
+	return inference.Series{ID: lb, Start: r.Start, Step: r.Step, Values: r.Values}, nil
+}
