@@ -47,7 +47,7 @@ func TestLoadGood(t *testing.T) {
 		LBs: map[string]LB{
 			"web": {Name: "web", Backend: "web", ShadowBackend: "web_shadow", CapacityPerInstance: 250,
 				Provider: "standby", MinInstances: 1, MaxInstances: 4, EventsFile: "events.csv",
-				AppQuery: `from(bucket: "app") |> range(start: -1h) |> filter(fn: (r) => r._measurement == "app")`},
+				AppQuery: `from(bucket: "app") |> range(start: v.timeRangeStart, stop: v.timeRangeStop) |> filter(fn: (r) => r._measurement == "app")`},
 			"api": {Name: "api", Backend: "api", ShadowBackend: "api_warm", Provider: "cloud", MaxInstances: 10},
 		},
 	}
@@ -136,6 +136,7 @@ var badFiles = map[string]string{
 	"provider_warmup_negative":       `[provider.pool] warmup_time: must not be negative`,
 	"lb_missing":                     `[lb.NAME]: at least one load balancer section is required`,
 	"lb_backend_missing":             `[lb.web] backend: required`,
+	"lb_app_query_unbounded":         `[lb.web] app_query: app query must bound its range with v.timeRangeStart and v.timeRangeStop`,
 	"lb_backend_bad_name":            `[lb.web] backend: must be an HAProxy name`,
 	"lb_shadow_bad_name":             `[lb.web] shadow_backend: must be an HAProxy name (letters, digits, '-', '_', '.', ':'), got "web/shadow"`,
 	"lb_shadow_same":                 `[lb.web] shadow_backend: must differ from backend "web"`,

@@ -7,6 +7,8 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+
+	"github.com/shadowscale/shadowscale/metrics"
 )
 
 // FieldError is a validation failure of one key: "[section] key: problem".
@@ -290,6 +292,11 @@ func (l LB) validate(providers map[string]Provider) error {
 	}
 	if _, ok := providers[l.Provider]; !ok {
 		return bad(sec, "provider", "no [provider.%s] section (defined: %s)", l.Provider, strings.Join(sortedKeys(providers), ", "))
+	}
+	if l.AppQuery != "" {
+		if err := metrics.ValidateAppQuery(l.AppQuery); err != nil {
+			return bad(sec, "app_query", "%v", err)
+		}
 	}
 	return nil
 }

@@ -8,12 +8,31 @@ import (
 	"time"
 )
 
+// Node is one HAProxy as a driver sees it: *Runtime (runtime API) and
+// dataplane.DataPlane (Data Plane API) both implement it.
+type Node interface {
+	Name() string
+	ListServers(ctx context.Context, backend string) ([]ServerStatus, error)
+	Server(ctx context.Context, backend, server string) (ServerStatus, error)
+	AddServer(ctx context.Context, backend string, s ServerSpec) error
+	WaitHealthy(ctx context.Context, backend, server string, timeout time.Duration) error
+	SetWeight(ctx context.Context, backend, server string, weight int) error
+	SetState(ctx context.Context, backend, server string, state State) error
+	RemoveServer(ctx context.Context, backend, server string, wait time.Duration) error
+	SetShare(ctx context.Context, lb string, pct int) error
+	Share(ctx context.Context, lb string) (int, error)
+	Stats(ctx context.Context) (Stats, error)
+	Reload(ctx context.Context) error
+}
+
+var _ Node = (*Runtime)(nil)
+
 // Fleet is several HAProxy nodes serving one load balancer
 // (active-active). Every change applies to all nodes in order; when one
 // fails, the nodes already changed are rolled back (in reverse order) and
 // the returned *FleetError names the failed node.
 type Fleet struct {
-	nodes []*Runtime
+	nodes []Node
 	log   *slog.Logger
 }
 
@@ -38,7 +57,7 @@ func (e *FleetError) Error() string {
 func (e *FleetError) Unwrap() error { return e.Err }
 
 // NewFleet groups nodes; it needs at least one.
-func NewFleet(log *slog.Logger, nodes ...*Runtime) (*Fleet, error) {
+func NewFleet(log *slog.Logger, nodes ...Node) (*Fleet, error) {
 	if len(nodes) == 0 {
 		return nil, fmt.Errorf("haproxy fleet: %w: no nodes", ErrInvalid)
 	}
@@ -49,13 +68,13 @@ func NewFleet(log *slog.Logger, nodes ...*Runtime) (*Fleet, error) {
 }
 
 // Nodes returns the fleet's nodes.
-func (f *Fleet) Nodes() []*Runtime { return f.nodes }
+func (f *Fleet) Nodes() []Node { return f.nodes }
 
 type undoFunc func(context.Context) error
 
 // apply runs change on every node; on the first failure it runs the undo
 // functions of the nodes already changed, newest first.
-func (f *Fleet) apply(ctx context.Context, op string, change func(*Runtime) (undoFunc, error)) error {
+func (f *Fleet) apply(ctx context.Context, op string, change func(Node) (undoFunc, error)) error {
 	var undos []undoFunc
 	var done []string
 	for _, n := range f.nodes {
@@ -87,7 +106,7 @@ func (f *Fleet) apply(ctx context.Context, op string, change func(*Runtime) (und
 
 // AddServer adds the server on every node (rollback: delete it).
 func (f *Fleet) AddServer(ctx context.Context, backend string, s ServerSpec) error {
-	return f.apply(ctx, "add server "+backend+"/"+s.Name, func(n *Runtime) (undoFunc, error) {
+	return f.apply(ctx, "add server "+backend+"/"+s.Name, func(n Node) (undoFunc, error) {
 		return func(ctx context.Context) error { return n.RemoveServer(ctx, backend, s.Name, 5*time.Second) },
 			n.AddServer(ctx, backend, s)
 	})
@@ -95,14 +114,14 @@ func (f *Fleet) AddServer(ctx context.Context, backend string, s ServerSpec) err
 
 // WaitHealthy waits until the server is healthy on every node.
 func (f *Fleet) WaitHealthy(ctx context.Context, backend, server string, timeout time.Duration) error {
-	return f.apply(ctx, "wait healthy "+backend+"/"+server, func(n *Runtime) (undoFunc, error) {
+	return f.apply(ctx, "wait healthy "+backend+"/"+server, func(n Node) (undoFunc, error) {
 		return nil, n.WaitHealthy(ctx, backend, server, timeout)
 	})
 }
 
 // SetWeight sets the weight on every node (rollback: the previous weight).
 func (f *Fleet) SetWeight(ctx context.Context, backend, server string, weight int) error {
-	return f.apply(ctx, fmt.Sprintf("set weight %s/%s %d", backend, server, weight), func(n *Runtime) (undoFunc, error) {
+	return f.apply(ctx, fmt.Sprintf("set weight %s/%s %d", backend, server, weight), func(n Node) (undoFunc, error) {
 		old, err := n.Server(ctx, backend, server)
 		if err != nil {
 			return nil, err
@@ -114,7 +133,7 @@ func (f *Fleet) SetWeight(ctx context.Context, backend, server string, weight in
 
 // SetState sets the admin state on every node (rollback: the previous one).
 func (f *Fleet) SetState(ctx context.Context, backend, server string, state State) error {
-	return f.apply(ctx, fmt.Sprintf("set state %s/%s %s", backend, server, state), func(n *Runtime) (undoFunc, error) {
+	return f.apply(ctx, fmt.Sprintf("set state %s/%s %s", backend, server, state), func(n Node) (undoFunc, error) {
 		old, err := n.Server(ctx, backend, server)
 		if err != nil {
 			return nil, err
@@ -126,7 +145,7 @@ func (f *Fleet) SetState(ctx context.Context, backend, server string, state Stat
 
 // SetShare sets the shadow share on every node (rollback: the previous share).
 func (f *Fleet) SetShare(ctx context.Context, lb string, pct int) error {
-	return f.apply(ctx, fmt.Sprintf("set share %s %d%%", lb, pct), func(n *Runtime) (undoFunc, error) {
+	return f.apply(ctx, fmt.Sprintf("set share %s %d%%", lb, pct), func(n Node) (undoFunc, error) {
 		old, err := n.Share(ctx, lb)
 		if err != nil {
 			return nil, err
@@ -138,7 +157,7 @@ func (f *Fleet) SetShare(ctx context.Context, lb string, pct int) error {
 // RemoveServer removes the server from every node (rollback: add it back
 // with its address and weight, check it, and restore its admin state).
 func (f *Fleet) RemoveServer(ctx context.Context, backend, server string, wait time.Duration) error {
-	return f.apply(ctx, "remove server "+backend+"/"+server, func(n *Runtime) (undoFunc, error) {
+	return f.apply(ctx, "remove server "+backend+"/"+server, func(n Node) (undoFunc, error) {
 		old, err := n.Server(ctx, backend, server)
 		if err != nil {
 			return nil, err
@@ -163,7 +182,7 @@ func (f *Fleet) RemoveServer(ctx context.Context, backend, server string, wait t
 // Reload reloads every node; a failure names the node (there is nothing to
 // roll back: reloaded nodes run the same, persisted configuration).
 func (f *Fleet) Reload(ctx context.Context) error {
-	return f.apply(ctx, "reload", func(n *Runtime) (undoFunc, error) { return nil, n.Reload(ctx) })
+	return f.apply(ctx, "reload", func(n Node) (undoFunc, error) { return nil, n.Reload(ctx) })
 }
 
 // ListServers lists the backend's servers as the first node sees them.

@@ -28,7 +28,7 @@ func TestFleetRollsBackOnSocketFailure(t *testing.T) {
 		must(t, err)
 		nodes, hs = append(nodes, r), append(hs, h)
 	}
-	f, err := haproxy.NewFleet(nil, nodes...)
+	f, err := haproxy.NewFleet(nil, nodes[0], nodes[1])
 	must(t, err)
 	be := hs[0].ShadowBackend()
 	must(t, f.AddServer(ctx, be, spec(shadow[0])))

@@ -5,10 +5,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"path/filepath"
 	"time"
 
 	"github.com/shadowscale/shadowscale/config"
 	"github.com/shadowscale/shadowscale/haproxy"
+	"github.com/shadowscale/shadowscale/haproxy/dataplane"
 )
 
 // fleetAPI is the fleet seen as one node: changes go to every node (with
@@ -20,9 +22,6 @@ type fleetAPI struct{ *haproxy.Fleet }
 // started before HAProxy waits for it rather than exiting. Other errors
 // (permission, config_file) fail at once.
 func connectFleet(ctx context.Context, hc config.HAProxy, log *slog.Logger) (fleetAPI, error) {
-	if hc.Driver != "runtime" {
-		return fleetAPI{}, fmt.Errorf("[haproxy] driver %q: serve drives HAProxy through the runtime API only for now", hc.Driver)
-	}
 	backoff := time.Second
 	for {
 		f, err := connectOnce(ctx, hc, log)
@@ -45,7 +44,10 @@ func connectFleet(ctx context.Context, hc config.HAProxy, log *slog.Logger) (fle
 }
 
 func connectOnce(ctx context.Context, hc config.HAProxy, log *slog.Logger) (*haproxy.Fleet, error) {
-	nodes := make([]*haproxy.Runtime, 0, len(hc.Sockets))
+	if hc.Driver == "dataplane" {
+		return dataplaneFleet(hc, log)
+	}
+	nodes := make([]haproxy.Node, 0, len(hc.Sockets))
 	for i, sock := range hc.Sockets {
 		nc := haproxy.NodeConfig{StatsSocket: sock, ConfigFile: hc.ConfigFile, MapFile: hc.MapFile}
 		if i < len(hc.MasterSockets) {
@@ -54,6 +56,25 @@ func connectOnce(ctx context.Context, hc config.HAProxy, log *slog.Logger) (*hap
 		n, err := haproxy.NewRuntime(ctx, nc, log)
 		if err != nil {
 			return nil, err
+		}
+		nodes = append(nodes, n)
+	}
+	return haproxy.NewFleet(log, nodes...)
+}
+
+// dataplaneFleet drives every node through its Data Plane API. Nothing is
+// contacted here: an unreachable API shows in the first tick's errors.
+func dataplaneFleet(hc config.HAProxy, log *slog.Logger) (*haproxy.Fleet, error) {
+	mapName := "" // the storage name of the share map, as the API knows it
+	if hc.MapFile != "" {
+		mapName = filepath.Base(hc.MapFile)
+	}
+	nodes := make([]haproxy.Node, 0, len(hc.DataplaneURLs))
+	for _, u := range hc.DataplaneURLs {
+		n, err := dataplane.New(dataplane.Config{URL: u, User: hc.DataplaneUser, Password: hc.DataplanePassword,
+			Timeout: hc.Timeout, MapName: mapName}, log)
+		if err != nil {
+			return nil, fmt.Errorf("[haproxy] dataplane_urls %s: %w", u, err)
 		}
 		nodes = append(nodes, n)
 	}

@@ -193,6 +193,7 @@ type iniOpts struct {
 	provider          string // the [provider.pool] body; default local
 	configFile        string // [haproxy] config_file; default HAProxy's
 	model             string // [forecast] model; default none (the fallback alone)
+	haproxy           string // the [haproxy] body; default the runtime API of e's HAProxy
 	extra             string // appended verbatim
 }
 
@@ -208,6 +209,10 @@ func (e *serveEnv) writeConfig(o iniOpts) {
 	}
 	if o.configFile == "" {
 		o.configFile = e.paths.cfg
+	}
+	if o.haproxy == "" {
+		o.haproxy = fmt.Sprintf("sockets = %s\nmaster_sockets = %s\nconfig_file = %s\nmap_file = %s",
+			e.paths.stats, e.paths.master, o.configFile, e.paths.mapFile)
 	}
 	if o.provider == "" {
 		o.provider = "kind = local\napp_binary = " + e.appBin + "\nboot_time = 2s\nwarmup_time = 3s\ntimeout = 10s"
@@ -230,10 +235,7 @@ path = %s
 scrape_interval = 1s
 
 [haproxy]
-sockets = %s
-master_sockets = %s
-config_file = %s
-map_file = %s
+%s
 
 [policy]
 headroom = 0.2
@@ -252,7 +254,7 @@ provider = pool
 capacity_per_instance = 100
 max_instances = 2
 events_file = %s
-%s`, e.stateDir, o.model, filepath.Join(e.stateDir, "metrics.db"), e.paths.stats, e.paths.master, o.configFile, e.paths.mapFile,
+%s`, e.stateDir, o.model, filepath.Join(e.stateDir, "metrics.db"), o.haproxy,
 		o.minPools, o.provider, lbName, lbName, events, o.extra)
 	e.writeFile(e.cfgPath, ini)
 }

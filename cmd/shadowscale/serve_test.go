@@ -161,6 +161,7 @@ func TestServe(t *testing.T) {
 		{"haproxy down mid-run", testHAProxyDownMidRun},
 		{"haproxy config_file missing", testHAProxyConfigFileMissing},
 		{"provider hook fails", testProviderHookFails},
+		{"data plane api", testDataplane},
 	}
 	binaries(t) // once, before the scenarios race for it
 	var wg sync.WaitGroup

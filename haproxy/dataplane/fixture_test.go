@@ -52,24 +52,6 @@ func spec(name string, port int) haproxy.ServerSpec {
 	return haproxy.ServerSpec{Name: name, Addr: "127.0.0.1", Port: port}
 }
 
-// driver is the method set of *haproxy.Runtime: DataPlane must offer the
-// same so callers can take either.
-type driver interface {
-	Name() string
-	ListServers(ctx context.Context, backend string) ([]haproxy.ServerStatus, error)
-	Server(ctx context.Context, backend, server string) (haproxy.ServerStatus, error)
-	AddServer(ctx context.Context, backend string, s haproxy.ServerSpec) error
-	WaitHealthy(ctx context.Context, backend, server string, timeout time.Duration) error
-	SetWeight(ctx context.Context, backend, server string, weight int) error
-	SetState(ctx context.Context, backend, server string, state haproxy.State) error
-	RemoveServer(ctx context.Context, backend, server string, wait time.Duration) error
-	SetShare(ctx context.Context, lb string, pct int) error
-	Share(ctx context.Context, lb string) (int, error)
-	Stats(ctx context.Context) (haproxy.Stats, error)
-	Reload(ctx context.Context) error
-}
-
-var (
-	_ driver = (*haproxy.Runtime)(nil)
-	_ driver = (*DataPlane)(nil)
-)
+// DataPlane offers the same methods as the runtime driver, so a fleet can
+// mix them and callers can take either.
+var _ haproxy.Node = (*DataPlane)(nil)
