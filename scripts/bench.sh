@@ -7,5 +7,7 @@ cd "$root"
 mkdir -p out
 {
   go test -run '^$' -bench . -benchtime "${BENCHTIME:-1x}" -timeout 30m ./...
-  for s in scripts/bench-*.sh; do [ -e "$s" ] && bash "$s"; done
+  for s in scripts/bench-*.sh; do
+    if [ -e "$s" ]; then bash "$s"; fi
+  done
 } 2>&1 | tee out/bench.txt
