@@ -143,7 +143,9 @@ func (r *Runtime) raw(ctx context.Context, op, cmd string) (string, error) {
 }
 
 // checkName refuses names that would break a CLI command line.
-func checkName(kind, s string) error {
+// CheckName refuses names HAProxy would not accept in a configuration or
+// a runtime command (a ';' would start another command).
+func CheckName(kind, s string) error {
 	if s == "" || strings.ContainsAny(s, " \t\n/;#\\'\"") {
 		return fmt.Errorf("%w: %s name %q is empty or contains a space, '/', ';' or '#'", ErrInvalid, kind, s)
 	}

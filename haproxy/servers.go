@@ -35,7 +35,9 @@ type ServerSpec struct {
 	SlowStart time.Duration
 }
 
-func (s *ServerSpec) validate() error {
+// Validate fills defaults (weight 100, checks every second) and checks a
+// server to add.
+func (s *ServerSpec) Validate() error {
 	if s.Weight == 0 {
 		s.Weight = 100
 	}
@@ -43,9 +45,9 @@ func (s *ServerSpec) validate() error {
 		s.CheckInter = time.Second
 	}
 	switch {
-	case checkName("server", s.Name) != nil:
-		return checkName("server", s.Name)
-	case s.Addr == "" || checkName("address", s.Addr) != nil:
+	case CheckName("server", s.Name) != nil:
+		return CheckName("server", s.Name)
+	case s.Addr == "" || CheckName("address", s.Addr) != nil:
 		return fmt.Errorf("%w: server %s: address %q", ErrInvalid, s.Name, s.Addr)
 	case s.Port <= 0 || s.Port > 65535:
 		return fmt.Errorf("%w: server %s: port %d not in 1..65535", ErrInvalid, s.Name, s.Port)
@@ -84,7 +86,7 @@ type ServerStatus struct {
 
 // ListServers returns the servers of backend.
 func (r *Runtime) ListServers(ctx context.Context, backend string) ([]ServerStatus, error) {
-	if err := checkName("backend", backend); err != nil {
+	if err := CheckName("backend", backend); err != nil {
 		return nil, invalid(r.Name(), "list servers", err)
 	}
 	if err := ctx.Err(); err != nil {
@@ -131,10 +133,10 @@ func (r *Runtime) Server(ctx context.Context, backend, server string) (ServerSta
 // AddServer adds a server to backend in maintenance with health checks
 // configured (not yet running: see WaitHealthy) and persists it.
 func (r *Runtime) AddServer(ctx context.Context, backend string, s ServerSpec) error {
-	if err := checkName("backend", backend); err != nil {
+	if err := CheckName("backend", backend); err != nil {
 		return invalid(r.Name(), "add server", err)
 	}
-	if err := s.validate(); err != nil {
+	if err := s.Validate(); err != nil {
 		return invalid(r.Name(), "add server", err)
 	}
 	r.mu.Lock()
@@ -291,8 +293,8 @@ func (r *Runtime) exec(ctx context.Context, op string, call func() error, cmd st
 }
 
 func names(backend, server string) error {
-	if err := checkName("backend", backend); err != nil {
+	if err := CheckName("backend", backend); err != nil {
 		return err
 	}
-	return checkName("server", server)
+	return CheckName("server", server)
 }

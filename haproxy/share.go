@@ -16,7 +16,7 @@ import (
 // shadow backend: "set map" on the live map, then the map file is
 // rewritten atomically (temp file + rename) so a reload keeps it.
 func (r *Runtime) SetShare(ctx context.Context, lb string, pct int) error {
-	if err := checkName("lb", lb); err != nil {
+	if err := CheckName("lb", lb); err != nil {
 		return invalid(r.Name(), "set share", err)
 	}
 	if pct < 0 || pct > 100 {
@@ -48,7 +48,7 @@ func (r *Runtime) SetShare(ctx context.Context, lb string, pct int) error {
 
 // Share reads lb's live shadow share from the map.
 func (r *Runtime) Share(ctx context.Context, lb string) (int, error) {
-	if err := checkName("lb", lb); err != nil {
+	if err := CheckName("lb", lb); err != nil {
 		return 0, invalid(r.Name(), "get share", err)
 	}
 	cmd := fmt.Sprintf("get map %s %s", r.cfg.MapFile, lb)

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
-	"strings"
 	"time"
 
 	"github.com/haproxytech/client-native/v5/models"
@@ -24,7 +23,7 @@ const (
 // from the runtime endpoint, weight, status, check and sessions from the
 // stats.
 func (d *DataPlane) ListServers(ctx context.Context, backend string) ([]haproxy.ServerStatus, error) {
-	if err := checkName("backend", backend); err != nil {
+	if err := haproxy.CheckName("backend", backend); err != nil {
 		return nil, d.invalid("list servers", "%v", err)
 	}
 	var rs models.RuntimeServers
@@ -79,10 +78,10 @@ func status2(backend string, s *models.RuntimeServer, stats haproxy.Stats) hapro
 // transaction, written "disabled" so a reload keeps it out of rotation).
 // When persisting fails the live server is deleted again.
 func (d *DataPlane) AddServer(ctx context.Context, backend string, s haproxy.ServerSpec) error {
-	if err := checkName("backend", backend); err != nil {
+	if err := haproxy.CheckName("backend", backend); err != nil {
 		return d.invalid("add server", "%v", err)
 	}
-	if err := validateSpec(&s); err != nil {
+	if err := s.Validate(); err != nil {
 		return d.invalid("add server", "%v", err)
 	}
 	d.mu.Lock()
@@ -279,40 +278,9 @@ func configServer(s haproxy.ServerSpec) *models.Server {
 		Weight: a.Weight, Check: "enabled", Inter: a.Inter, Maintenance: "enabled", Slowstart: a.Slowstart}}
 }
 
-// validateSpec fills defaults and checks a server to add.
-func validateSpec(s *haproxy.ServerSpec) error {
-	if s.Weight == 0 {
-		s.Weight = 100
-	}
-	if s.CheckInter == 0 {
-		s.CheckInter = time.Second
-	}
-	switch {
-	case checkName("server", s.Name) != nil:
-		return checkName("server", s.Name)
-	case checkName("address", s.Addr) != nil:
-		return fmt.Errorf("server %s: address %q", s.Name, s.Addr)
-	case s.Port <= 0 || s.Port > 65535:
-		return fmt.Errorf("server %s: port %d not in 1..65535", s.Name, s.Port)
-	case s.Weight < 0 || s.Weight > 256:
-		return fmt.Errorf("server %s: weight %d not in 0..256", s.Name, s.Weight)
-	case s.CheckInter < time.Millisecond || s.SlowStart < 0:
-		return fmt.Errorf("server %s: check interval %s or slowstart %s", s.Name, s.CheckInter, s.SlowStart)
-	}
-	return nil
-}
-
-// checkName refuses names HAProxy would not accept in a configuration.
-func checkName(kind, s string) error {
-	if s == "" || strings.ContainsAny(s, " \t\n/;#\\'\"") {
-		return fmt.Errorf("%s name %q is empty or contains a space, '/', ';' or '#'", kind, s)
-	}
-	return nil
-}
-
 func names(backend, server string) error {
-	if err := checkName("backend", backend); err != nil {
+	if err := haproxy.CheckName("backend", backend); err != nil {
 		return err
 	}
-	return checkName("server", server)
+	return haproxy.CheckName("server", server)
 }

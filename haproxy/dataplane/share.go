@@ -19,7 +19,7 @@ const mapEntries = "/services/haproxy/runtime/maps_entries"
 // none yet) with force_sync, so the API writes the map file at once and a
 // reload keeps the share.
 func (d *DataPlane) SetShare(ctx context.Context, lb string, pct int) error {
-	if err := checkName("lb", lb); err != nil {
+	if err := haproxy.CheckName("lb", lb); err != nil {
 		return d.invalid("set share", "%v", err)
 	}
 	if pct < 0 || pct > 100 {
@@ -47,7 +47,7 @@ func (d *DataPlane) SetShare(ctx context.Context, lb string, pct int) error {
 
 // Share reads lb's live shadow share from the map.
 func (d *DataPlane) Share(ctx context.Context, lb string) (int, error) {
-	if err := checkName("lb", lb); err != nil {
+	if err := haproxy.CheckName("lb", lb); err != nil {
 		return 0, d.invalid("get share", "%v", err)
 	}
 	if d.cfg.MapName == "" {
