@@ -89,3 +89,14 @@ func TestHealthy(t *testing.T) {
 		}
 	}
 }
+
+func TestCheckPending(t *testing.T) {
+	for _, c := range []struct {
+		check string
+		want  bool
+	}{{"INI", true}, {"* INI", true}, {"", true}, {"L7OK", false}, {"* L4CON", false}, {"L7STS", false}} {
+		if got := CheckPending(c.check); got != c.want {
+			t.Errorf("CheckPending(%q) = %v, want %v", c.check, got, c.want)
+		}
+	}
+}

@@ -203,6 +203,13 @@ func Healthy(check string) bool {
 	return check == "L7OK" || check == "L6OK" || check == "L4OK"
 }
 
+// CheckPending reports a check status that holds no result yet: "INI"
+// (initializing) right after the server was added or HAProxy (re)started.
+func CheckPending(check string) bool {
+	check = strings.TrimPrefix(check, "* ")
+	return check == "INI" || check == ""
+}
+
 // SetWeight sets the server's absolute weight (0–256) and persists it.
 func (r *Runtime) SetWeight(ctx context.Context, backend, server string, weight int) error {
 	if err := names(backend, server); err != nil {

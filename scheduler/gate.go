@@ -71,8 +71,10 @@ func (g Gate) Judge(primary, shadow Rates) (Verdict, string) {
 }
 
 // unhealthy names the pool's servers whose check is not passing (or that
-// are missing from the backend).
-func unhealthy(names []string, listed []Server) []string {
+// are missing from the backend). With pendingOK a server whose check has no
+// result yet (HAProxy just restarted or reloaded) does not count: its first
+// check decides, and the traffic gate still watches it meanwhile.
+func unhealthy(names []string, listed []Server, pendingOK bool) []string {
 	byName := make(map[string]Server, len(listed))
 	for _, s := range listed {
 		byName[s.Name] = s
@@ -83,7 +85,7 @@ func unhealthy(names []string, listed []Server) []string {
 		switch {
 		case !ok:
 			bad = append(bad, n+"=missing")
-		case !s.Healthy:
+		case !s.Healthy && !(pendingOK && s.Pending):
 			bad = append(bad, n+"="+s.Check)
 		}
 	}

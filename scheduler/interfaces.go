@@ -55,6 +55,7 @@ type Server struct {
 	Addr     string      `json:"addr"`
 	State    ServerState `json:"state"`
 	Healthy  bool        `json:"healthy"` // the last health check passed (L7OK/L6OK/L4OK)
+	Pending  bool        `json:"pending"` // no check result yet (INI: just added, restarted or reloaded)
 	Check    string      `json:"check"`   // the check status as reported, for reasons
 	Sessions int64       `json:"sessions"`
 }

@@ -78,7 +78,7 @@ func (e *stepEnv) provisioning(p *Pool) (string, error) {
 		return "wait", fmt.Errorf("list servers of %s: %w", e.lb.ShadowBackend, err)
 	}
 	e.servers = listed
-	bad := unhealthy(p.Servers, listed)
+	bad := unhealthy(p.Servers, listed, false)
 	timeout := e.provisionTimeout()
 	switch {
 	case len(bad) == 0 && !e.hold():
@@ -142,7 +142,7 @@ func (e *stepEnv) setShare(p *Pool, pct int) error {
 
 // failing is the reason to roll back a serving pool, or "".
 func (e *stepEnv) failing(p *Pool) string {
-	if bad := unhealthy(p.Servers, e.servers); len(bad) > 0 {
+	if bad := unhealthy(p.Servers, e.servers, true); len(bad) > 0 {
 		return "servers unhealthy: " + strings.Join(bad, ", ")
 	}
 	if e.gate == Fail {

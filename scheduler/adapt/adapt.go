@@ -59,7 +59,8 @@ func (d Driver) ListServers(ctx context.Context, backend string) ([]scheduler.Se
 	for i, s := range all {
 		out[i] = scheduler.Server{
 			Name: s.Name, Addr: net.JoinHostPort(s.Addr, strconv.Itoa(s.Port)), State: scheduler.ServerState(s.Admin),
-			Healthy: haproxy.Healthy(s.CheckStatus), Check: s.CheckStatus, Sessions: s.Sessions + s.Queue,
+			Healthy: haproxy.Healthy(s.CheckStatus), Pending: haproxy.CheckPending(s.CheckStatus),
+			Check: s.CheckStatus, Sessions: s.Sessions + s.Queue,
 		}
 	}
 	return out, nil
