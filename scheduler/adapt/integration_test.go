@@ -108,6 +108,7 @@ type rig struct {
 	sch       *scheduler.Scheduler
 	now       time.Time
 	statePath string
+	dryRun    bool
 	sent      atomic.Int64
 	fails     atomic.Int64
 }
@@ -153,7 +154,7 @@ func newRig(t *testing.T) *rig {
 func (r *rig) build() {
 	pol := config.Default().Policy
 	pol.Headroom, pol.ScaleDownAfter, pol.Cooldown = 0, 3*time.Minute, 5*time.Minute
-	set := scheduler.Settings{Tick: time.Minute, Horizon: 30 * time.Minute, Policy: pol,
+	set := scheduler.Settings{Tick: time.Minute, Horizon: 30 * time.Minute, Policy: pol, DryRun: r.dryRun,
 		ProvisionTimeout: 30 * time.Minute, Gate: scheduler.Gate{MinRequests: 1},
 		LBs: []scheduler.LBSpec{{Name: "app", Backend: "app", ShadowBackend: "app_shadow", Provider: "local",
 			Capacity: 100, MaxInstances: 4, Warmup: 2 * time.Minute}}}

@@ -110,3 +110,24 @@ func TestRestartMidCutoverRealHAProxy(t *testing.T) {
 		t.Errorf("%d of %d client requests failed", r.fails.Load(), r.sent.Load())
 	}
 }
+
+// TestDryRunRealHAProxy: through the whole forecast peak, dry-run plans and
+// reports the pool it would make but HAProxy and the provider never change.
+func TestDryRunRealHAProxy(t *testing.T) {
+	r := newRig(t)
+	r.dryRun = true
+	r.build()
+	would := 0
+	for range 40 {
+		st := r.tick(0)
+		if strings.Contains(st.Plan.Decision, "would") {
+			would++
+		}
+		if n, share, inst := len(r.shadowServers()), r.liveShare(), r.instances(); n != 0 || share != 0 || inst != 0 || st.Phase != scheduler.Idle {
+			t.Fatalf("dry-run changed something: %d shadow servers, share %d%%, %d instances, phase %s", n, share, inst, st.Phase)
+		}
+	}
+	if would == 0 {
+		t.Error("dry-run never reported what it would do")
+	}
+}
