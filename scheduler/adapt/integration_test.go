@@ -257,3 +257,24 @@ func (r *rig) postFault() {
 		resp.Body.Close()
 	}
 }
+
+// waitShadowErrors waits (bounded) until the shadow backend has answered n
+// more 5xx: at a 1 % share a fixed sleep may let no request reach it.
+func (r *rig) waitShadowErrors(n int64) {
+	r.t.Helper()
+	count := func() int64 {
+		st, err := r.rt.Stats(context.Background())
+		if err != nil {
+			r.t.Fatal(err)
+		}
+		row, _ := st.Row("backend", "app_shadow", "")
+		return row.Hrsp5xx
+	}
+	from := count()
+	for deadline := time.Now().Add(30 * time.Second); count() < from+n; {
+		if time.Now().After(deadline) {
+			r.t.Fatalf("the shadow backend answered fewer than %d errors in 30s", n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}

@@ -69,7 +69,7 @@ func TestRollbackRealHAProxy(t *testing.T) {
 	go r.load(ctx)
 	r.until(scheduler.WarmingUp, 25, pause)
 	r.postFault()
-	time.Sleep(time.Second) // let some requests meet the fault
+	r.waitShadowErrors(3) // some requests must meet the fault before the tick judges
 	st := r.tick(0)
 	if st.Phase != scheduler.Idle || r.liveShare() != 0 {
 		t.Fatalf("after the failing tick: phase %s, live share %d", st.Phase, r.liveShare())
