@@ -81,6 +81,10 @@ type Driver interface {
 	// AddServer adds a server in MAINT with health checks running, so
 	// it can be proven healthy before it takes any traffic.
 	AddServer(ctx context.Context, backend string, s ServerSpec) error
+	// EnableHealth (re)starts a server's health checks; it is idempotent.
+	// A crash between AddServer's add and its start of the checks leaves
+	// a server no check would ever prove healthy.
+	EnableHealth(ctx context.Context, backend, server string) error
 	// SetServerState sets a server's administrative state.
 	SetServerState(ctx context.Context, backend, server string, st ServerState) error
 	// RemoveServer deletes a server that is in MAINT with no sessions; it

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"slices"
 	"strings"
 	"time"
 )
@@ -78,6 +79,9 @@ func (e *stepEnv) provisioning(p *Pool) (string, error) {
 		return "wait", fmt.Errorf("list servers of %s: %w", e.lb.ShadowBackend, err)
 	}
 	e.servers = listed
+	if err := e.restartChecks(p, listed); err != nil {
+		return "wait", err
+	}
 	bad := unhealthy(p.Servers, listed, false)
 	timeout := e.provisionTimeout()
 	switch {
@@ -94,6 +98,19 @@ func (e *stepEnv) provisionTimeout() time.Duration {
 		return e.set.ProvisionTimeout
 	}
 	return 2*e.prov.BootTime() + 2*e.set.Tick
+}
+
+// restartChecks starts the checks of pool servers that show no check at all
+// (a crash came between adding a server and starting its checks).
+func (e *stepEnv) restartChecks(p *Pool, listed []Server) error {
+	for _, s := range listed {
+		if s.Check == "" && slices.Contains(p.Servers, s.Name) {
+			if err := e.drv.EnableHealth(e.ctx, e.lb.ShadowBackend, s.Name); err != nil {
+				return fmt.Errorf("enable health of %s/%s: %w", e.lb.ShadowBackend, s.Name, err)
+			}
+		}
+	}
+	return nil
 }
 
 // addServers adds one MAINT server per instance. The name is persisted

@@ -114,6 +114,15 @@ func (d *fakeDriver) AddServer(_ context.Context, backend string, s ServerSpec) 
 	return nil
 }
 
+func (d *fakeDriver) EnableHealth(_ context.Context, backend, server string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.find(backend, server) == nil {
+		return fmt.Errorf("server %s/%s: %w", backend, server, ErrNotFound)
+	}
+	return nil
+}
+
 func (d *fakeDriver) SetServerState(_ context.Context, backend, server string, st ServerState) error {
 	d.mu.Lock()
 	defer d.mu.Unlock()

@@ -80,10 +80,15 @@ func (d Driver) AddServer(ctx context.Context, backend string, s scheduler.Serve
 	if err := d.RT.AddServer(ctx, backend, haproxy.ServerSpec{Name: s.Name, Addr: host, Port: p, CheckInter: d.CheckInter}); err != nil {
 		return err
 	}
-	// WaitHealthy enables the checks first; a millisecond is enough to
-	// start them, and "not healthy yet" is the expected answer.
-	if err := d.RT.WaitHealthy(ctx, backend, s.Name, time.Millisecond); err != nil && !errors.Is(err, haproxy.ErrNotHealthy) {
-		return err
+	return d.EnableHealth(ctx, backend, s.Name)
+}
+
+// EnableHealth implements scheduler.Driver. WaitHealthy enables the checks
+// first; a millisecond is enough to start them, and "not healthy yet" is
+// the expected answer.
+func (d Driver) EnableHealth(ctx context.Context, backend, server string) error {
+	if err := d.RT.WaitHealthy(ctx, backend, server, time.Millisecond); err != nil && !errors.Is(err, haproxy.ErrNotHealthy) {
+		return notFound(err)
 	}
 	return nil
 }

@@ -2,12 +2,15 @@ package adapt_test
 
 import (
 	"context"
+	"errors"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/shadowscale/shadowscale/haproxy"
 	"github.com/shadowscale/shadowscale/scheduler"
+	"github.com/shadowscale/shadowscale/scheduler/adapt"
 )
 
 const pause = 300 * time.Millisecond
@@ -129,5 +132,47 @@ func TestDryRunRealHAProxy(t *testing.T) {
 	}
 	if would == 0 {
 		t.Error("dry-run never reported what it would do")
+	}
+}
+
+// TestEnableHealthAfterCrash: a server added without its checks started (a
+// crash between the two) shows no check status; the Provisioning step sees
+// that and starts them, so the resumed pool can still prove itself healthy.
+func TestEnableHealthAfterCrash(t *testing.T) {
+	r := newRig(t)
+	ctx := context.Background()
+	insts, err := r.prov.Create(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	host, port, _ := strings.Cut(insts[0].Addr, ":")
+	p, _ := strconv.Atoi(port)
+	if err := r.rt.AddServer(ctx, "app_shadow", haproxy.ServerSpec{Name: "ssp-app-9-0", Addr: host, Port: p, CheckInter: checkInter}); err != nil {
+		t.Fatal(err)
+	}
+	d := adapt.Driver{RT: r.rt, CheckInter: checkInter}
+	list := func() scheduler.Server {
+		s, err := d.ListServers(ctx, "app_shadow")
+		if err != nil || len(s) != 1 {
+			t.Fatalf("list: %v %v", s, err)
+		}
+		return s[0]
+	}
+	time.Sleep(3 * checkInter)
+	if s := list(); s.Check != "" || s.Healthy {
+		t.Fatalf("before EnableHealth: check %q healthy %v, want no check", s.Check, s.Healthy)
+	}
+	if err := d.EnableHealth(ctx, "app_shadow", "ssp-app-9-0"); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for !list().Healthy {
+		if time.Now().After(deadline) {
+			t.Fatalf("never healthy after EnableHealth: %+v", list())
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	if err := d.EnableHealth(ctx, "app_shadow", "nope"); !errors.Is(err, scheduler.ErrNotFound) {
+		t.Errorf("unknown server: %v, want ErrNotFound", err)
 	}
 }
