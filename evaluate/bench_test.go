@@ -23,11 +23,7 @@ func loadShared(b *testing.B) []metrics.Regular {
 	}
 	var out []metrics.Regular
 	for _, f := range files {
-		tr, err := metrics.ReadTraceFile(f, metrics.TraceOptions{AllowNegative: true})
-		if err != nil {
-			b.Fatal(err)
-		}
-		r, err := tr.Resample(tr.MedianStep())
+		_, r, err := metrics.LoadRegular(f, metrics.TraceOptions{AllowNegative: true})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -6,6 +6,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shadowscale/shadowscale/internal/freeport"
+
 	"github.com/shadowscale/shadowscale/haproxy"
 	"github.com/shadowscale/shadowscale/haproxy/haproxytest"
 	"github.com/shadowscale/shadowscale/internal/demoapp"
@@ -69,7 +71,7 @@ func must(t testing.TB, err error) {
 
 func closedPort(t testing.TB) int {
 	t.Helper()
-	p, err := haproxytest.FreePort()
+	p, err := freeport.Get()
 	must(t, err)
 	return p
 }

@@ -73,6 +73,24 @@ func (t *Trace) Resample(step time.Duration) (Regular, error) {
 	return r, nil
 }
 
+// LoadRegular reads a trace CSV and puts it on the grid of its native
+// (median) step: what every consumer of a trace file wants.
+func LoadRegular(path string, opt TraceOptions) (*Trace, Regular, error) {
+	tr, err := ReadTraceFile(path, opt)
+	if err != nil {
+		return nil, Regular{}, err
+	}
+	step := tr.MedianStep()
+	if step <= 0 {
+		return nil, Regular{}, fmt.Errorf("%s: need at least two distinct timestamps to find the step", path)
+	}
+	r, err := tr.Resample(step)
+	if err != nil {
+		return nil, Regular{}, err
+	}
+	return tr, r, nil
+}
+
 // MaxSlots bounds a resampled series (ten years of minutes fit).
 const MaxSlots = 6_000_000
 

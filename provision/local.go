@@ -12,6 +12,8 @@ import (
 	"sync"
 	"syscall"
 	"time"
+
+	"github.com/shadowscale/shadowscale/internal/freeport"
 )
 
 // stopGrace is how long a local instance has to exit after SIGTERM before
@@ -111,7 +113,7 @@ func (l *local) Create(ctx context.Context, n int) ([]Instance, error) {
 // argv (its --listen address), so no process can run unrecorded. The
 // channel closes once the process has exited and been reaped.
 func (l *local) start() (localProc, <-chan struct{}, error) {
-	port, err := freePort()
+	port, err := freeport.Get()
 	if err != nil {
 		return localProc{}, nil, l.errorf("create: %w", err)
 	}
@@ -200,15 +202,6 @@ func (l *local) spawn(argv []string, logPath string) (*exec.Cmd, <-chan struct{}
 		l.mu.Unlock()
 	}()
 	return cmd, done, nil
-}
-
-func freePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }
 
 // logTail is the end of a log file, for error messages.

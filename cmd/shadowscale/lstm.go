@@ -15,16 +15,28 @@ import (
 // not where a default run looks; callers then go on with the baselines.
 var errNoDefaultModel = errors.New("default LSTM model unavailable")
 
-// defaultModelPath finds the shipped model: models/<default> under the
-// working directory (the repository root), else beside the binary's folder
-// (bin/shadowscale → models/), else "".
+// defaultModelPath finds the shipped model in the repository, or "".
 func defaultModelPath() string {
-	candidates := []string{filepath.Join("models", models.Default)}
+	onnx := repoFile(filepath.Join("models", models.Default, "model.onnx"))
+	if onnx == "" {
+		return ""
+	}
+	return filepath.Dir(onnx)
+}
+
+// repoFile finds rel in the repository: under the working directory (the
+// repository root), else beside the binary's folder (bin/shadowscale → ..);
+// it returns an absolute path, or "" when neither has it.
+func repoFile(rel string) string {
+	candidates := []string{rel}
 	if exe, err := os.Executable(); err == nil {
-		candidates = append(candidates, filepath.Join(filepath.Dir(exe), "..", "models", models.Default))
+		candidates = append(candidates, filepath.Join(filepath.Dir(exe), "..", rel))
 	}
 	for _, c := range candidates {
-		if modelFileExists(filepath.Join(c, "model.onnx")) {
+		if modelFileExists(c) {
+			if abs, err := filepath.Abs(c); err == nil {
+				return abs
+			}
 			return c
 		}
 	}

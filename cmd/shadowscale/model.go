@@ -54,20 +54,7 @@ func modelORTLib() string {
 	if p := os.Getenv("ONNXRUNTIME_LIB"); p != "" {
 		return p
 	}
-	rel := filepath.Join(".cache", "lib", "libonnxruntime.so")
-	candidates := []string{rel}
-	if exe, err := os.Executable(); err == nil {
-		candidates = append(candidates, filepath.Join(filepath.Dir(exe), "..", rel))
-	}
-	for _, p := range candidates {
-		if modelFileExists(p) {
-			if abs, err := filepath.Abs(p); err == nil {
-				return abs
-			}
-			return p
-		}
-	}
-	return ""
+	return repoFile(filepath.Join(".cache", "lib", "libonnxruntime.so"))
 }
 
 func modelFileExists(p string) bool {

@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shadowscale/shadowscale/internal/freeport"
+
 	"github.com/shadowscale/shadowscale/haproxy/haproxytest"
 	"github.com/shadowscale/shadowscale/internal/demoapp"
 	"github.com/shadowscale/shadowscale/internal/testenv"
@@ -120,7 +122,7 @@ func newServeEnv(t *testing.T) *serveEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.killApps)
-	port, err := haproxytest.FreePort()
+	port, err := freeport.Get()
 	if err != nil {
 		t.Fatal(err)
 	}

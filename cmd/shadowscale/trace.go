@@ -15,20 +15,12 @@ func loadTrace(path string, allowNegative bool) (metrics.Regular, error) {
 	if path == "" {
 		return metrics.Regular{}, fmt.Errorf("--trace is required")
 	}
-	tr, err := metrics.ReadTraceFile(path, metrics.TraceOptions{AllowNegative: allowNegative})
-	if err != nil {
-		return metrics.Regular{}, err
-	}
-	step := tr.MedianStep()
-	if step <= 0 {
-		return metrics.Regular{}, fmt.Errorf("%s: need at least two distinct timestamps to find the step", path)
-	}
-	r, err := tr.Resample(step)
+	tr, r, err := metrics.LoadRegular(path, metrics.TraceOptions{AllowNegative: allowNegative})
 	if err != nil {
 		return metrics.Regular{}, err
 	}
 	slog.Debug("trace loaded", "trace", path, "rows", len(tr.Points), "missing", tr.Missing,
-		"duplicates", tr.Duplicates, "step", step, "slots", len(r.Values))
+		"duplicates", tr.Duplicates, "step", r.Step, "slots", len(r.Values))
 	return r, nil
 }
 

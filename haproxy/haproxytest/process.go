@@ -12,6 +12,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/shadowscale/shadowscale/internal/freeport"
 )
 
 // HAProxy is one running master-worker HAProxy.
@@ -32,7 +34,7 @@ type HAProxy struct {
 // connections. Call Stop when done.
 func StartProcess(ctx context.Context, bin, dir string, cfg Config) (*HAProxy, error) {
 	if cfg.Port == 0 {
-		p, err := FreePort()
+		p, err := freeport.Get()
 		if err != nil {
 			return nil, err
 		}
@@ -162,14 +164,4 @@ func Command(socket, cmd string) (string, error) {
 	var b bytes.Buffer
 	_, err = b.ReadFrom(c)
 	return b.String(), err
-}
-
-// FreePort returns a TCP port on 127.0.0.1 that was free a moment ago.
-func FreePort() (int, error) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("haproxytest: free port: %w", err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port, nil
 }

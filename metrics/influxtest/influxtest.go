@@ -8,7 +8,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -18,6 +17,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/shadowscale/shadowscale/internal/freeport"
 
 	"github.com/shadowscale/shadowscale/internal/testenv"
 )
@@ -36,11 +37,11 @@ func Binary() string { return testenv.Cached("INFLUXD", "bin/influxd") }
 
 // New writes a config under dir with free ports and starts influxd.
 func New(ctx context.Context, binary, dir string) (*Server, error) {
-	httpPort, err := freePort()
+	httpPort, err := freeport.Get()
 	if err != nil {
 		return nil, err
 	}
-	rpcPort, err := freePort()
+	rpcPort, err := freeport.Get()
 	if err != nil {
 		return nil, err
 	}
@@ -154,15 +155,6 @@ func (s *Server) CreateDatabase(ctx context.Context, db string) error {
 }
 
 func quoteIdent(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
 
 // Start runs a server for one test, stopped at cleanup.
 func Start(t testing.TB) *Server {
