@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shadowscale/shadowscale/config"
 	"github.com/shadowscale/shadowscale/inference"
 )
 
@@ -326,7 +325,7 @@ type harness struct {
 // testSettings: 1m ticks, 2 primary instances of 100 req/s, no headroom,
 // boot 2m, warm-up 2m.
 func testSettings() Settings {
-	pol := config.Default().Policy
+	pol := DefaultPolicy()
 	pol.Headroom, pol.ScaleDownAfter, pol.Cooldown = 0, 5*time.Minute, 5*time.Minute
 	return Settings{
 		Tick: time.Minute, Horizon: 30 * time.Minute, Quantile: "p90", MaxFailures: 3, Policy: pol,

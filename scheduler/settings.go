@@ -5,8 +5,6 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
-
-	"github.com/shadowscale/shadowscale/config"
 )
 
 // LBSpec is one managed load balancer.
@@ -23,8 +21,31 @@ type LBSpec struct {
 	Events       []Event
 }
 
-// Settings are the scheduler's knobs; SettingsFrom fills them from the
-// service configuration, the zero values of the extra knobs mean defaults.
+// Policy bounds every action (the [policy] section of the configuration;
+// cmd maps it). Warm-up shares are percent of live traffic.
+type Policy struct {
+	Headroom           float64
+	MaxPoolsPerLB      int
+	MinPoolsPerLB      int
+	MaxPrewarmed       int
+	MaxCostPerHour     float64 // 0 = unlimited
+	Cooldown           time.Duration
+	WarmupShareInitial int
+	WarmupShareMin     int
+	WarmupShareMax     int
+	CutoverSteps       []int // percent, increasing, ending at 100
+	ScaleDownAfter     time.Duration
+}
+
+// DefaultPolicy is the policy of a configuration that sets none of it.
+func DefaultPolicy() Policy {
+	return Policy{Headroom: 0.2, MaxPoolsPerLB: 1, MaxPrewarmed: 10, Cooldown: 5 * time.Minute,
+		WarmupShareInitial: 1, WarmupShareMin: 1, WarmupShareMax: 5,
+		CutoverSteps: []int{25, 50, 75, 100}, ScaleDownAfter: 10 * time.Minute}
+}
+
+// Settings are the scheduler's knobs; cmd fills them from the service
+// configuration, the zero values of the extra knobs mean defaults.
 type Settings struct {
 	Tick        time.Duration
 	Horizon     time.Duration
@@ -37,7 +58,7 @@ type Settings struct {
 	// pools are not torn down, because a cut-over pool may be carrying
 	// traffic the primary cannot.
 	KillSwitch bool
-	Policy     config.Policy
+	Policy     Policy
 	Gate       Gate
 	Learner    Learner
 	// ProvisionTimeout bounds Provisioning (default 2 × boot + 2 ticks).
@@ -48,25 +69,6 @@ type Settings struct {
 	// (default 3).
 	MaxGateFailures int
 	LBs             []LBSpec
-}
-
-// SettingsFrom maps the service configuration onto Settings. Events are
-// not read here: the caller loads each LB's events file into LBSpec.Events.
-func SettingsFrom(c config.Config) Settings {
-	s := Settings{
-		Tick: c.Service.Tick, Horizon: c.Forecast.Horizon, Quantile: c.Forecast.Quantile,
-		MaxFailures: c.Forecast.MaxFailures, DryRun: c.Service.DryRun, KillSwitch: c.Service.KillSwitch,
-		Policy: c.Policy,
-	}
-	for _, name := range c.LBNames() {
-		l := c.LBs[name]
-		s.LBs = append(s.LBs, LBSpec{
-			Name: name, Backend: l.Backend, ShadowBackend: l.ShadowBackend, Provider: l.Provider,
-			Capacity: l.CapacityPerInstance, MinInstances: l.MinInstances, MaxInstances: l.MaxInstances,
-			Warmup: c.Providers[l.Provider].WarmupTime,
-		})
-	}
-	return s
 }
 
 func (s Settings) withDefaults() Settings {

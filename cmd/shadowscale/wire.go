@@ -70,7 +70,7 @@ func (svc *service) build(ctx context.Context, cfg config.Config, log *slog.Logg
 	if c, ok := deps.Forecaster.(interface{ Close() error }); ok {
 		svc.closers = append(svc.closers, c.Close)
 	}
-	settings := scheduler.SettingsFrom(cfg)
+	settings := schedulerSettings(cfg)
 	for i := range settings.LBs {
 		settings.LBs[i].Events = lbEvents[settings.LBs[i].Name]
 	}

@@ -152,7 +152,7 @@ func newRig(t *testing.T) *rig {
 // build makes a new Scheduler over the same state file and reconciles: a
 // restart.
 func (r *rig) build() {
-	pol := config.Default().Policy
+	pol := scheduler.DefaultPolicy()
 	pol.Headroom, pol.ScaleDownAfter, pol.Cooldown = 0, 3*time.Minute, 5*time.Minute
 	set := scheduler.Settings{Tick: time.Minute, Horizon: 30 * time.Minute, Policy: pol, DryRun: r.dryRun,
 		ProvisionTimeout: 30 * time.Minute, Gate: scheduler.Gate{MinRequests: 1},
