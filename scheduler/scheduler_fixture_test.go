@@ -212,6 +212,7 @@ type fakeProvider struct {
 	boot      time.Duration
 	createErr error
 	created   int
+	destroyed int // instances destroyed
 }
 
 func newFakeProvider(boot time.Duration, price float64) *fakeProvider {
@@ -241,6 +242,7 @@ func (p *fakeProvider) Destroy(_ context.Context, ids []string) error {
 	for _, id := range ids {
 		delete(p.live, id)
 	}
+	p.destroyed += len(ids)
 	return nil
 }
 
@@ -392,10 +394,12 @@ func step(base, peak float64, from, to time.Duration) profile {
 // silently dropped, as if the process was killed (-1: never).
 type crashStore struct {
 	MemStore
-	left int
+	left  int
+	saves int // attempted
 }
 
 func (c *crashStore) Save(ctx context.Context, s State) error {
+	c.saves++
 	if c.left == 0 {
 		return nil
 	}

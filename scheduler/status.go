@@ -15,7 +15,10 @@ type Status struct {
 	KillSwitch  bool       `json:"kill_switch"`
 	Steps       []StepTime `json:"steps"`
 	Error       string     `json:"error,omitempty"`
-	LBs         []LBStatus `json:"lbs"`
+	// Reconcile lists, in dry-run, what the start-up reconcile would have
+	// changed in HAProxy and the providers (it changed nothing).
+	Reconcile []string   `json:"reconcile,omitempty"`
+	LBs       []LBStatus `json:"lbs"`
 }
 
 // LBStatus is one load balancer's part of the status.
