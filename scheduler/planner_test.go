@@ -86,27 +86,6 @@ func TestPlanLow(t *testing.T) {
 	}
 }
 
-func TestGate(t *testing.T) {
-	prim := Rates{Valid: true, Requests: 1000, ErrRate: 0.001, Latency: 20 * time.Millisecond}
-	cases := []struct {
-		name   string
-		shadow Rates
-		want   Verdict
-	}{
-		{"no previous snapshot", Rates{}, NoData},
-		{"too few requests", Rates{Valid: true, Requests: 2}, NoData},
-		{"as good", Rates{Valid: true, Requests: 50, ErrRate: 0, Latency: 25 * time.Millisecond}, Pass},
-		{"slower", Rates{Valid: true, Requests: 50, Latency: 80 * time.Millisecond}, Worse},
-		{"more errors", Rates{Valid: true, Requests: 50, ErrRate: 0.05, Latency: 20 * time.Millisecond}, Worse},
-		{"failing", Rates{Valid: true, Requests: 50, ErrRate: 0.5}, Fail},
-	}
-	for _, c := range cases {
-		if got, why := (Gate{}).Judge(prim, c.shadow); got != c.want {
-			t.Errorf("%s: %s (%s), want %s", c.name, got, why, c.want)
-		}
-	}
-}
-
 func TestRatesBetween(t *testing.T) {
 	prev := BackendStats{Requests: 1000, Errors: 10}
 	r := ratesBetween(prev, BackendStats{Requests: 1600, Errors: 16, Serving: 3}, time.Minute)
