@@ -66,4 +66,3 @@ func mannWhitneyGreater(x, y []float64) float64 {
 	z := (u - n1*n2/2 - 0.5) / sd
 	return 0.5 * math.Erfc(z/math.Sqrt2)
 }
-
