@@ -31,7 +31,10 @@ func TestMakePlan(t *testing.T) {
 		{"ramp beyond capacity", PlanInput{Forecast: ramp, Capacity: 100, Primary: 2, ProvisionLead: 10 * time.Minute}, 3, 1, 7, 10 * time.Minute},
 		{"headroom", PlanInput{Forecast: flat(30, func(int) float64 { return 200 }), Capacity: 100, Headroom: 0.2, Primary: 2}, 3, 1, 3, time.Minute},
 		{"exact multiple stays", PlanInput{Forecast: flat(30, func(int) float64 { return 300 }), Capacity: 100, Primary: 2}, 3, 1, 3, time.Minute},
-		{"p50 quantile", PlanInput{Forecast: flat(30, func(int) float64 { return 300 }), Quantile: "p50", Capacity: 100, Primary: 2}, 3, 1, 3, time.Minute},
+		// p10/p50/p90 of 250/400/500 req/s: each quantile gives its own answer.
+		{"p90 quantile", PlanInput{Forecast: flat(30, func(int) float64 { return 500 }), Quantile: "p90", Capacity: 100, Primary: 2}, 5, 3, 5, time.Minute},
+		{"p50 quantile", PlanInput{Forecast: flat(30, func(int) float64 { return 500 }), Quantile: "p50", Capacity: 100, Primary: 2}, 4, 2, 4, time.Minute},
+		{"p10 quantile", PlanInput{Forecast: flat(30, func(int) float64 { return 500 }), Quantile: "p10", Capacity: 100, Primary: 2}, 3, 1, 3, time.Minute},
 		{"event lift in window", PlanInput{Forecast: flat(30, func(int) float64 { return 150 }), Capacity: 100, Primary: 2, ProvisionLead: 5 * time.Minute,
 			Events: []Event{{Start: t0.Add(4 * time.Minute), End: t0.Add(6 * time.Minute), Lift: 2}}}, 3, 1, 3, 4 * time.Minute},
 		{"event outside window", PlanInput{Forecast: flat(30, func(int) float64 { return 150 }), Capacity: 100, Primary: 2, ProvisionLead: 5 * time.Minute,

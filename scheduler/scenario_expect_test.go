@@ -47,6 +47,8 @@ func (sc *scenario) setOne(k, v string) error {
 		*floats[k], err = strconv.ParseFloat(v, 64)
 	case bools[k] != nil:
 		*bools[k], err = strconv.ParseBool(v)
+	case k == "quantile":
+		s.Quantile = v
 	case k == "cutover":
 		s.Policy.CutoverSteps = nil
 		for _, p := range strings.Split(v, ",") {

@@ -260,8 +260,9 @@ func (p *fakeProvider) List(context.Context) ([]Instance, error) {
 func (p *fakeProvider) PricePerHour() float64   { return p.price }
 func (p *fakeProvider) BootTime() time.Duration { return p.boot }
 
-// oracle forecasts the demand profile itself (all quantiles equal), so
-// tests control the forecast exactly.
+// oracle forecasts the demand profile itself as p90, with p50 = 0.8 and
+// p10 = 0.6 of it, so tests control the forecast exactly and the quantile
+// policy changes the plan.
 type oracle struct {
 	name   string
 	demand profile
@@ -281,7 +282,7 @@ func (o *oracle) Forecast(_ context.Context, series []inference.Series, horizon 
 		f := inference.Forecast{ID: s.ID, Start: s.End(), Step: s.Step, Model: o.name}
 		for k := range horizon {
 			v := o.demand(s.ID, s.End().Add(time.Duration(k)*s.Step))
-			f.P10, f.P50, f.P90 = append(f.P10, v), append(f.P50, v), append(f.P90, v)
+			f.P10, f.P50, f.P90 = append(f.P10, 0.6*v), append(f.P50, 0.8*v), append(f.P90, v)
 		}
 		out[i] = f
 	}
