@@ -103,8 +103,10 @@ type Policy struct {
 	WarmupShareInitial int
 	WarmupShareMin     int
 	WarmupShareMax     int
-	CutoverSteps       []int // percent, increasing, ending at 100
-	ScaleDownAfter     time.Duration
+	// CutoverSteps are percent of the way from the warm-up share to the
+	// pool's capacity-proportional target share, increasing, ending at 100.
+	CutoverSteps   []int
+	ScaleDownAfter time.Duration
 }
 
 // Provider is one [provider.NAME] section: where instances come from.
