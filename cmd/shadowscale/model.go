@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/shadowscale/shadowscale/models"
@@ -51,10 +50,8 @@ func runModel(ctx context.Context, args []string, stdout io.Writer) error {
 // .cache/ of the repository (the working directory, or the binary's
 // parent folder: bin/shadowscale), else "".
 func modelORTLib() string {
-	if p := os.Getenv("ONNXRUNTIME_LIB"); p != "" {
-		return p
-	}
-	return repoFile(filepath.Join(".cache", "lib", "libonnxruntime.so"))
+	p, _ := findORTLib("")
+	return p
 }
 
 func modelFileExists(p string) bool {

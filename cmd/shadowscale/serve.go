@@ -42,10 +42,14 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	log.Info("serving", "config", *path, "lbs", cfg.LBNames(), "dry_run", cfg.Service.DryRun,
 		"kill_switch", cfg.Service.KillSwitch, "forecaster", svc.forecaster)
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		svc.collector.Run(ctx, cfg.Metrics.ScrapeInterval)
+	}()
+	go func() {
+		defer wg.Done()
+		runRetention(ctx, svc.store, cfg.Metrics.Retention, log)
 	}()
 	err = svc.sched.Run(ctx, scheduler.SystemClock{})
 	wg.Wait()

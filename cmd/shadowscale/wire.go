@@ -24,6 +24,7 @@ import (
 type service struct {
 	sched      *scheduler.Scheduler
 	collector  *collect.Collector
+	store      metrics.Store
 	forecaster string
 	closers    []func() error
 }
@@ -58,7 +59,7 @@ func (svc *service) build(ctx context.Context, cfg config.Config, log *slog.Logg
 	if err != nil {
 		return fmt.Errorf("open metrics store: %w", err)
 	}
-	svc.closers = append(svc.closers, store.Close)
+	svc.closers, svc.store = append(svc.closers, store.Close), store
 	lbEvents, err := loadEvents(ctx, cfg, store)
 	if err != nil {
 		return err
@@ -129,15 +130,16 @@ func schedulerDeps(cfg config.Config, store metrics.Store, log *slog.Logger) (sc
 }
 
 // loadModel opens the configured ONNX model, its library from
-// [forecast] onnxruntime_lib or ONNXRUNTIME_LIB; none configured means the
+// [forecast] onnxruntime_lib, ONNXRUNTIME_LIB or .cache/lib/ (findORTLib,
+// as forecast and eval); no model configured means the
 // fallback alone. Series too short for the model's window use the fallback.
 func loadModel(fc config.Forecast, fallback inference.Forecaster) (scheduler.Forecaster, string, error) {
 	if fc.Model == "" {
 		return nil, fc.Fallback, nil
 	}
-	lib := fc.RuntimeLib(os.Getenv)
-	if lib == "" {
-		return nil, "", fmt.Errorf("[forecast] onnxruntime_lib: empty and ONNXRUNTIME_LIB unset; the model %s needs the ONNX Runtime library", fc.Model)
+	lib, err := findORTLib(fc.RuntimeLib(os.Getenv))
+	if err != nil {
+		return nil, "", fmt.Errorf("[forecast] onnxruntime_lib: the model %s needs it: %w", fc.Model, err)
 	}
 	m, err := inference.NewONNX(lib, fc.Model, inference.ONNXOptions{Threads: 1, Fallback: fallback})
 	if err != nil {
