@@ -79,6 +79,9 @@ func (svc *service) build(ctx context.Context, cfg config.Config, log *slog.Logg
 	if err != nil {
 		return err
 	}
+	if err := checkBackends(ctx, cfg, fleet.Fleet); err != nil {
+		return err
+	}
 	deps.Driver = adapt.Driver{RT: fleet}
 	if svc.sched, err = scheduler.New(settings, deps); err != nil {
 		return fmt.Errorf("scheduler: %w", err)
