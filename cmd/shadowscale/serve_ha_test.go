@@ -102,7 +102,7 @@ func (e *haEnv) writeReplicaConfig(id, etcdURL, db string) string {
 	e.stateDir = filepath.Join(e.dir, "state-"+id)
 	e.writeConfig(iniOpts{eventIn: eventIn, eventFor: eventFor,
 		provider: "kind = static\naddresses = " + e.standby + "\nboot_time = 1s\nwarmup_time = 3s\ntimeout = 10s",
-		metrics: fmt.Sprintf("store = influxdb\nscrape_interval = 1s\n\n[influxdb]\nurl = %s\ndatabase = %s", e.influx, db),
+		metrics:  fmt.Sprintf("store = influxdb\nscrape_interval = 1s\n\n[influxdb]\nurl = %s\ndatabase = %s", e.influx, db),
 		extra: fmt.Sprintf("\n[ha]\netcd_endpoints = %s\nreplica_id = %s\nlease_ttl = %s\nacting_margin = %s\nelection_prefix = %s\n",
 			etcdURL, id, haTTL, haMargin, haPrefix)})
 	return e.cfgPath
@@ -251,6 +251,13 @@ func testHAFailover(t *testing.T, at scheduler.Phase) {
 	if took > 3*haTTL+5*time.Second {
 		t.Errorf("takeover took %s, far beyond the lease ttl %s plus a tick", took, haTTL)
 	}
+	how := "neither resumed nor rolled back"
+	if b.find("reconcile: resuming", nil) != nil {
+		how = "resumed"
+	} else if b.find("reconcile: rolling back", nil) != nil {
+		how = "rolled back"
+	}
+	t.Logf("the new leader %s the pool", how)
 	e.checkClosedClean(ld)
 	e.checkNoOverlap()
 }
