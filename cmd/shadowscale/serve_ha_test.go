@@ -297,6 +297,55 @@ func testHAEtcdUnreachable(t *testing.T) {
 	e.waitFor("a leads once etcd is back", lifecycle, func() bool { return e.leading(a) != nil })
 }
 
+// testHAPrefixForbidden: credentials whose role may not touch the prefix
+// make serve exit at start with an error naming [ha] and the prefix,
+// rather than retry forever.
+func testHAPrefixForbidden(t *testing.T) {
+	const db = "ha_forbidden"
+	e := newHAEnv(t, db)
+	ctx := t.Context()
+	c := e.cli
+	steps := []func() error{
+		func() error { _, err := c.RoleAdd(ctx, "root"); return err },
+		func() error { _, err := c.UserAdd(ctx, "root", "rootpw"); return err },
+		func() error { _, err := c.UserGrantRole(ctx, "root", "root"); return err },
+		func() error { _, err := c.RoleAdd(ctx, "other"); return err },
+		func() error {
+			_, err := c.RoleGrantPermission(ctx, "other", "/other/", clientv3.GetPrefixRangeEnd("/other/"), clientv3.PermissionType(clientv3.PermReadWrite))
+			return err
+		},
+		func() error { _, err := c.UserAdd(ctx, "ss", "sspw"); return err },
+		func() error { _, err := c.UserGrantRole(ctx, "ss", "other"); return err },
+		func() error { _, err := c.AuthEnable(ctx); return err },
+	}
+	for i, step := range steps {
+		if err := step(); err != nil {
+			t.Fatalf("etcd auth set-up step %d: %v", i, err)
+		}
+	}
+	e.writeReplicaConfig("a", e.etcd.Client, db)
+	e.writeFile(e.cfgPath, readFile(t, e.cfgPath)+"username = ss\npassword = sspw\n")
+	p := e.startServe()
+	p.stopped = true // it is meant to exit
+	e.waitFor("serve to exit", lifecycle, p.exited)
+	if code := p.cmd.ProcessState.ExitCode(); code == 0 {
+		t.Fatal("serve exited 0 with a forbidden prefix")
+	}
+	log := readFile(t, p.log)
+	if !strings.Contains(log, "[ha] etcd at") || !strings.Contains(log, "refused access to "+haPrefix) || strings.Contains(log, "sspw") {
+		t.Errorf("start-up error does not name [ha] and the prefix (or leaks the password):\n%s", log)
+	}
+}
+
+func readFile(t *testing.T, path string) string {
+	t.Helper()
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return string(b)
+}
+
 func TestHA(t *testing.T) {
 	t.Parallel()
 	binaries(t)
@@ -306,6 +355,7 @@ func TestHA(t *testing.T) {
 		"kill leader in Draining":    func(t *testing.T) { testHAFailover(t, scheduler.Draining) },
 		"partitioned leader":         testHAPartition,
 		"etcd unreachable at start":  testHAEtcdUnreachable,
+		"prefix forbidden":           testHAPrefixForbidden,
 	}
 	var wg sync.WaitGroup
 	for name, run := range scenarios {
