@@ -18,6 +18,7 @@ type Config struct {
 	InfluxDB  InfluxDB
 	HAProxy   HAProxy
 	Policy    Policy
+	HA        HA
 	Providers map[string]Provider
 	LBs       map[string]LB
 }
@@ -181,6 +182,7 @@ func Default() Config {
 			CutoverSteps:       []int{25, 50, 75, 100},
 			ScaleDownAfter:     10 * time.Minute,
 		},
+		HA:        defaultHA(),
 		Providers: map[string]Provider{},
 		LBs:       map[string]LB{},
 	}

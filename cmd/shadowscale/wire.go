@@ -22,7 +22,8 @@ import (
 
 // service is everything serve runs, wired from the configuration.
 type service struct {
-	sched      *scheduler.Scheduler
+	sched      *scheduler.Scheduler // nil with [ha]: see replicas
+	replicas   *replicated          // nil without [ha]
 	collector  *collect.Collector
 	store      metrics.Store
 	forecaster string
@@ -83,11 +84,21 @@ func (svc *service) build(ctx context.Context, cfg config.Config, log *slog.Logg
 		return err
 	}
 	deps.Driver = adapt.Driver{RT: fleet}
+	svc.forecaster = name
+	svc.collector = collect.New(store, collectTargets(cfg, fleet), time.Now, log)
+	if cfg.HA.Enabled() {
+		svc.replicas, err = newReplicated(ctx, cfg, settings, deps, log)
+		if svc.replicas != nil {
+			svc.closers = append(svc.closers, svc.replicas.Close)
+		}
+		return err
+	}
+	if deps.Providers, err = buildProviders(cfg, nil); err != nil {
+		return err
+	}
 	if svc.sched, err = scheduler.New(settings, deps); err != nil {
 		return fmt.Errorf("scheduler: %w", err)
 	}
-	svc.forecaster = name
-	svc.collector = collect.New(store, collectTargets(cfg, fleet), time.Now, log)
 	return nil
 }
 
@@ -115,21 +126,31 @@ func schedulerDeps(cfg config.Config, store metrics.Store, log *slog.Logger) (sc
 	if err != nil {
 		return scheduler.Deps{}, "", err
 	}
-	providers := map[string]scheduler.Provider{}
-	for _, pname := range cfg.ProviderNames() {
-		p, err := provision.New(cfg.Providers[pname], pname, cfg.Service.StateDir)
-		if err != nil {
-			return scheduler.Deps{}, "", fmt.Errorf("provider %s: %w", pname, err)
-		}
-		providers[pname] = adapt.Provider{P: p}
-	}
-	deps := scheduler.Deps{Fallback: fallback, Providers: providers, Log: log,
+	deps := scheduler.Deps{Fallback: fallback, Log: log,
 		History: storeHistory{src: store, window: cfg.Forecast.History, step: historyStep(cfg)},
 		Store:   scheduler.FileStore{Path: filepath.Join(cfg.Service.StateDir, "scheduler.json")}}
 	if primary != nil {
 		deps.Forecaster = primary
 	}
 	return deps, name, nil
+}
+
+// buildProviders opens every configured provider; records, when not nil,
+// gives each its record store (etcd with [ha]), else a file in state_dir.
+func buildProviders(cfg config.Config, records func(name string) provision.Records) (map[string]scheduler.Provider, error) {
+	providers := map[string]scheduler.Provider{}
+	for _, pname := range cfg.ProviderNames() {
+		var rec provision.Records
+		if records != nil {
+			rec = records(pname)
+		}
+		p, err := provision.New(cfg.Providers[pname], pname, cfg.Service.StateDir, rec)
+		if err != nil {
+			return nil, fmt.Errorf("provider %s: %w", pname, err)
+		}
+		providers[pname] = adapt.Provider{P: p}
+	}
+	return providers, nil
 }
 
 // loadModel opens the configured ONNX model, its library from
