@@ -15,6 +15,9 @@ type Node interface {
 	ListServers(ctx context.Context, backend string) ([]ServerStatus, error)
 	Server(ctx context.Context, backend, server string) (ServerStatus, error)
 	AddServer(ctx context.Context, backend string, s ServerSpec) error
+	// EnableHealth (re)starts the server's health checks without changing
+	// its admin state; it is idempotent.
+	EnableHealth(ctx context.Context, backend, server string) error
 	WaitHealthy(ctx context.Context, backend, server string, timeout time.Duration) error
 	SetWeight(ctx context.Context, backend, server string, weight int) error
 	SetState(ctx context.Context, backend, server string, state State) error

@@ -74,7 +74,11 @@ func (r *Runtime) Stats(ctx context.Context) (Stats, error) {
 		return Stats{}, err
 	}
 	out := Stats{Node: r.Name()}
-	for _, coll := range r.rt.GetStats() {
+	all, err := bounded(ctx, r.cfg.timeout(), func() (models.NativeStats, error) { return r.rt.GetStats(), nil })
+	if err != nil {
+		return Stats{}, &Error{Node: r.Name(), Op: "read stats", Command: "show stat", Err: err}
+	}
+	for _, coll := range all {
 		if coll == nil {
 			continue
 		}
