@@ -150,11 +150,11 @@ func (s *Scheduler) inconsistent(e *stepEnv, p *Pool, listed []Server) (string, 
 // reapply sets the live share and server states to what the state says:
 // a crash may have landed between a change and its save.
 func (s *Scheduler) reapply(e *stepEnv, p *Pool, listed []Server) error {
-	if p.Phase == Provisioning {
-		return nil
-	}
 	want := ServerReady
-	if p.Phase == Draining && !p.DrainedAt.IsZero() {
+	switch {
+	case p.Phase == Provisioning:
+		want = ServerMaint // not gated yet: a crash may have readied some, on some nodes
+	case p.Phase == Draining && !p.DrainedAt.IsZero():
 		want = ServerDrain
 	}
 	for _, sv := range listed {

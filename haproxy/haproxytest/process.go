@@ -23,6 +23,7 @@ type HAProxy struct {
 	LB  string
 	// Addr is the frontend's 127.0.0.1:PORT.
 	Addr   string
+	cfg    Config // as started, Port filled in: RestartEmpty starts it again
 	cmd    *exec.Cmd
 	done   chan struct{}
 	stderr *bytes.Buffer
@@ -54,7 +55,7 @@ func StartProcess(ctx context.Context, bin, dir string, cfg Config) (*HAProxy, e
 	if err := os.WriteFile(p.StateFile, nil, 0o600); err != nil {
 		return nil, fmt.Errorf("haproxytest: write state file: %w", err)
 	}
-	h := &HAProxy{Paths: p, Bin: bin, LB: cfg.LB, Addr: fmt.Sprintf("127.0.0.1:%d", cfg.Port),
+	h := &HAProxy{Paths: p, Bin: bin, LB: cfg.LB, Addr: fmt.Sprintf("127.0.0.1:%d", cfg.Port), cfg: cfg,
 		done: make(chan struct{}), stderr: &bytes.Buffer{}}
 	if h.LB == "" {
 		h.LB = "app"
