@@ -47,6 +47,7 @@ func (f *Fleet) ListServers(ctx context.Context, backend string) ([]ServerStatus
 		return nil, err
 	}
 	pending, err := f.reseed(ctx, backend, reads)
+	f.resyncShares(ctx)
 	merged := mergeServers(reads)
 	if err != nil {
 		return merged, err

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 )
 
 func regateKey(n Node, backend, server string) string { return n.Name() + "/" + backend + "/" + server }
@@ -80,6 +81,9 @@ func (f *Fleet) readd(ctx context.Context, n Node, backend string, donor ServerS
 		spec = ServerSpec{Name: donor.Name, Addr: donor.Addr, Port: donor.Port}
 	}
 	spec.Weight = max(donor.Weight, 1)
+	if err := f.quiesce(ctx, n); err != nil {
+		return err
+	}
 	if err := n.AddServer(ctx, backend, spec); err != nil {
 		return fmt.Errorf("haproxy fleet: re-seed %s/%s on node %s: %w", backend, donor.Name, n.Name(), err)
 	}
@@ -92,6 +96,39 @@ func (f *Fleet) readd(ctx context.Context, n Node, backend string, donor ServerS
 	f.mu.Unlock()
 	f.log.Warn("node lacks a server the others have; re-seeded it", "node", n.Name(), "backend", backend, "server", donor.Name)
 	return nil
+}
+
+// quiesce sets every share the fleet knows to 0 on a node that came back
+// without servers, the first time one is re-seeded there: until they are
+// re-gated its shadow backends have nothing to serve with (a map file
+// restored at start-up may hold the last share).
+func (f *Fleet) quiesce(ctx context.Context, n Node) error {
+	f.mu.Lock()
+	first := !f.regatesOf(n)
+	lbs := make([]string, 0, len(f.shares))
+	for lb := range f.shares {
+		lbs = append(lbs, lb)
+	}
+	f.mu.Unlock()
+	if !first {
+		return nil
+	}
+	for _, lb := range lbs {
+		if err := n.SetShare(ctx, lb, 0); err != nil {
+			return fmt.Errorf("haproxy fleet: share of %s to 0 on node %s before re-seeding it: %w", lb, n.Name(), err)
+		}
+	}
+	return nil
+}
+
+func (f *Fleet) regatesOf(n Node) bool {
+	prefix := n.Name() + "/"
+	for k := range f.regate {
+		if strings.HasPrefix(k, prefix) {
+			return true
+		}
+	}
+	return false
 }
 
 func (f *Fleet) regating(key string) bool {
@@ -177,14 +214,8 @@ func (f *Fleet) resyncShares(ctx context.Context) {
 func (f *Fleet) resyncable(n Node) (map[string]int, bool) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if !f.stale[n.Name()] {
+	if !f.stale[n.Name()] || f.regatesOf(n) {
 		return nil, false
-	}
-	prefix := n.Name() + "/"
-	for k := range f.regate {
-		if len(k) > len(prefix) && k[:len(prefix)] == prefix {
-			return nil, false
-		}
 	}
 	shares := make(map[string]int, len(f.shares))
 	for lb, pct := range f.shares {

@@ -7,14 +7,12 @@ import (
 
 // Stats reads every node's stats and sums the same rows over the nodes:
 // counters and current values add up, times are averaged, and a status
-// other than UP on any node is the row's status. A node that
-// answers again after failing gets the fleet's shares re-applied first.
+// other than UP on any node is the row's status.
 func (f *Fleet) Stats(ctx context.Context) (Stats, error) {
 	reads, err := readAll(ctx, f, "read stats", func(n Node) (Stats, error) { return n.Stats(ctx) })
 	if err != nil {
 		return Stats{}, err
 	}
-	f.resyncShares(ctx)
 	if len(reads) == 1 {
 		return reads[0].v, nil
 	}
