@@ -244,7 +244,12 @@ func agree(p *scheduler.Pool, share int, servers []haproxy.ServerStatus) string 
 func serverAgrees(p *scheduler.Pool, s haproxy.ServerStatus) string {
 	want := []haproxy.State{haproxy.StateReady}
 	switch {
-	case p.Phase == scheduler.Provisioning, p.Phase == scheduler.RollingBack, p.Phase == scheduler.Retired:
+	case p.Phase == scheduler.Provisioning:
+		// Not gated yet, so no share: a crash may have readied some
+		// servers on some nodes (HAProxy pauses the checks of a server
+		// forced back into MAINT, so they are left ready).
+		want = []haproxy.State{haproxy.StateMaint, haproxy.StateReady}
+	case p.Phase == scheduler.RollingBack, p.Phase == scheduler.Retired:
 		want = []haproxy.State{haproxy.StateMaint}
 	case p.Phase == scheduler.Draining && !p.DrainedAt.IsZero():
 		want = []haproxy.State{haproxy.StateDrain}
