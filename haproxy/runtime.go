@@ -97,6 +97,9 @@ func NewRuntime(ctx context.Context, cfg NodeConfig, log *slog.Logger) (*Runtime
 			return nil, &Error{Node: cfg.name(), Op: "open configuration", Err: err}
 		}
 	}
+	// Written at once, so the next start of HAProxy finds the file it is
+	// configured to load (it warns when the file is missing).
+	r.keepState(ctx)
 	return r, nil
 }
 
