@@ -29,6 +29,13 @@ func bounded[T any](ctx context.Context, timeout time.Duration, call func() (T, 
 	}
 	done := make(chan result, 1)
 	go func() {
+		// client-native panics on some answers (GetStats slices an empty
+		// one, as a socket closed mid-command gives): an error, not a crash.
+		defer func() {
+			if p := recover(); p != nil {
+				done <- result{err: fmt.Errorf("%w: client-native panicked on the answer: %v", ErrUnavailable, p)}
+			}
+		}()
 		v, err := call()
 		done <- result{v, err}
 	}()

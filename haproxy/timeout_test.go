@@ -102,3 +102,39 @@ func TestTimeoutBoundsHungSocket(t *testing.T) {
 		})
 	}
 }
+
+// TestStatsOnClosedAnswer: a socket that closes without answering makes
+// client-native's stats parser panic; the driver returns an error instead.
+func TestStatsOnClosedAnswer(t *testing.T) {
+	dir, err := os.MkdirTemp("", "closed")
+	must(t, err)
+	t.Cleanup(func() { os.RemoveAll(dir) })
+	sock := filepath.Join(dir, "closed.sock")
+	l, err := net.Listen("unix", sock)
+	must(t, err)
+	t.Cleanup(func() { l.Close() })
+	hang := make(chan struct{})
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				<-hang // answer nothing until told, then close: an empty answer
+				c.Close()
+			}()
+		}
+	}()
+	ctx := context.Background()
+	go func() { time.Sleep(200 * time.Millisecond); close(hang) }()
+	r, err := haproxy.NewRuntime(ctx, haproxy.NodeConfig{Name: "closed", StatsSocket: sock, Timeout: 5 * time.Second}, nil)
+	if err != nil {
+		t.Fatalf("connect: %v", err)
+	}
+	if _, err := r.Stats(ctx); err == nil {
+		t.Fatal("stats from an empty answer: no error")
+	} else {
+		t.Log(err)
+	}
+}
