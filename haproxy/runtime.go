@@ -6,10 +6,10 @@
 //
 // Runtime is the default implementation: the runtime API over the worker's
 // stats socket with client-native/v5 (runtime for live changes,
-// configuration transactions for persistence), reload through the master
-// socket. Fleet applies every change to several nodes and rolls back on a
-// partial failure. Package haproxy/dataplane offers the same methods over the
-// Data Plane API v2 (HTTP).
+// configuration transactions for persistence), every command bounded by
+// the node's timeout, reload through the master socket. Fleet answers for
+// several nodes as one (see Fleet). Package haproxy/dataplane offers the
+// same methods over the Data Plane API v2 (HTTP).
 package haproxy
 
 import (
