@@ -86,9 +86,3 @@ func (a *StatRow) add(b StatRow) {
 	a.ResponseTimeMs += b.ResponseTimeMs
 	a.TotalTimeMs += b.TotalTimeMs
 }
-
-// Errors is shadowscale's one definition of a failed request, for the
-// collector's error rate and the health gate alike: 5xx answers plus
-// connection and response errors (a request HAProxy could not get an
-// answer for never shows as a 5xx from the server).
-func (r StatRow) Errors() int64 { return r.Hrsp5xx + r.ConnErrors + r.RespErrors }

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -26,7 +27,7 @@ type HAProxy struct {
 	cfg    Config // as started, Port filled in: RestartEmpty starts it again
 	cmd    *exec.Cmd
 	done   chan struct{}
-	stderr *bytes.Buffer
+	stderr *output
 }
 
 // StartProcess writes the config into dir (which must exist and be short
@@ -70,7 +71,7 @@ func StartConfig(ctx context.Context, bin string, p Paths, lb, addr string) (*HA
 }
 
 func (h *HAProxy) start(ctx context.Context) (*HAProxy, error) {
-	h.done, h.stderr = make(chan struct{}), &bytes.Buffer{}
+	h.done, h.stderr = make(chan struct{}), &output{}
 	// -W: master-worker in the foreground, so the child we started is the
 	// master and its PID is the one to signal.
 	h.cmd = exec.Command(h.Bin, "-W", "-S", h.MasterSocket+",mode,600", "-f", h.Config, "-p", h.PIDFile)
@@ -86,6 +87,24 @@ func (h *HAProxy) start(ctx context.Context) (*HAProxy, error) {
 		return nil, err
 	}
 	return h, nil
+}
+
+// output collects what haproxy prints; it is read while the process runs.
+type output struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (o *output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.Write(p)
+}
+
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.String()
 }
 
 // PID is the master's process id.
