@@ -108,6 +108,7 @@ var badFiles = map[string]string{
 	"config_file_count":              `[haproxy] config_file: must list one file per socket (2), same order, got 1`,
 	"map_file_count":                 `[haproxy] map_file: must list one file per socket (1), same order, got 2`,
 	"map_file_dataplane_count":       `[haproxy] map_file: must list one file per dataplane_urls entry (3), same order, got 2`,
+	"sockets_repeated":               `[haproxy] sockets: a/haproxy.sock is listed twice; each entry is one HAProxy node`,
 	"state_file_shared":              `[haproxy] state_file: a/server-state is listed for two nodes; each HAProxy needs its own file`,
 	"dataplane_urls_missing":         `[haproxy] dataplane_urls: required when driver = dataplane`,
 	"dataplane_url_bad":              `[haproxy] dataplane_urls: must be an http(s) URL with a host, got "127.0.0.1:5555"`,

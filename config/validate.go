@@ -140,6 +140,9 @@ func (h HAProxy) validate() error {
 // node, and no two nodes share a file (each HAProxy has its own).
 func (h HAProxy) validateNodeFiles() error {
 	const sec = "haproxy"
+	if dup := repeated(h.Sockets); dup != "" {
+		return bad(sec, "sockets", "%s is listed twice; each entry is one HAProxy node", dup)
+	}
 	nodes, by := len(h.Sockets), "socket"
 	if h.Driver == "dataplane" {
 		nodes, by = len(h.DataplaneURLs), "dataplane_urls entry"
