@@ -38,7 +38,6 @@ func (f *Fleet) reseed(ctx context.Context, backend string, reads []nodeRead[[]S
 }
 
 func (f *Fleet) reseedOne(ctx context.Context, backend, name string, r nodeRead[[]ServerStatus], reads []nodeRead[[]ServerStatus]) (string, error) {
-	key := regateKey(r.node, backend, name)
 	mine, has := find(r.v, name)
 	if !has {
 		donor, ok := healthyElsewhere(reads, r.node, name)
@@ -50,25 +49,31 @@ func (f *Fleet) reseedOne(ctx context.Context, backend, name string, r nodeRead[
 		}
 		return fmt.Sprintf("node %s: re-seeded %s/%s (in MAINT until its check passes there)", r.node.Name(), backend, name), nil
 	}
-	if !f.regating(key) {
+	if !f.regating(regateKey(r.node, backend, name)) {
 		return "", nil
 	}
+	return f.regateCopy(ctx, backend, mine, r.node, reads)
+}
+
+// regateCopy gives a re-seeded copy whose check passes on its node the
+// admin state the other nodes agree on.
+func (f *Fleet) regateCopy(ctx context.Context, backend string, mine ServerStatus, n Node, reads []nodeRead[[]ServerStatus]) (string, error) {
 	if !Healthy(mine.CheckStatus) {
-		return fmt.Sprintf("node %s: re-gating %s/%s (check %q)", r.node.Name(), backend, name, mine.CheckStatus), nil
+		return fmt.Sprintf("node %s: re-gating %s/%s (check %q)", n.Name(), backend, mine.Name, mine.CheckStatus), nil
 	}
-	target, ok := othersAgree(reads, r.node, name)
+	target, ok := othersAgree(reads, n, mine.Name)
 	if !ok {
-		return fmt.Sprintf("node %s: re-gating %s/%s (other nodes disagree on its state)", r.node.Name(), backend, name), nil
+		return fmt.Sprintf("node %s: re-gating %s/%s (other nodes disagree on its state)", n.Name(), backend, mine.Name), nil
 	}
 	if target != mine.Admin {
-		if err := r.node.SetState(ctx, backend, name, target); err != nil {
-			return "", fmt.Errorf("haproxy fleet: re-gate %s/%s on node %s: %w", backend, name, r.node.Name(), err)
+		if err := n.SetState(ctx, backend, mine.Name, target); err != nil {
+			return "", fmt.Errorf("haproxy fleet: re-gate %s/%s on node %s: %w", backend, mine.Name, n.Name(), err)
 		}
 	}
 	f.mu.Lock()
-	delete(f.regate, key)
+	delete(f.regate, regateKey(n, backend, mine.Name))
 	f.mu.Unlock()
-	f.log.Info("re-gated server on node that came back", "node", r.node.Name(), "backend", backend, "server", name, "state", target)
+	f.log.Info("re-gated server on node that came back", "node", n.Name(), "backend", backend, "server", mine.Name, "state", target)
 	return "", nil
 }
 
