@@ -39,8 +39,9 @@ func nodeView(h *haproxytest.HAProxy) (share int, servers []string) {
 // state_file as per-node lists), load through both: both nodes see the
 // pool's servers and shares, the lifecycle completes, nothing is left on
 // either node, and no client request fails on either.
+// Not parallel: it runs before the TestServe scenarios rather than
+// competing with them for the CPU.
 func TestServeTwoNodes(t *testing.T) {
-	t.Parallel()
 	e := newServeEnv(t)
 	e.startHAProxy()
 	cfg2 := e.hapCfg
