@@ -115,6 +115,7 @@ func (r *fleetRig) build() error {
 
 // load sends steady requests through one node until ctx is done.
 func (r *fleetRig) load(ctx context.Context, nd *fleetNode) {
+	url := nd.h.URL() // a restarted node keeps its port
 	c := &http.Client{Timeout: 5 * time.Second}
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
@@ -125,7 +126,7 @@ func (r *fleetRig) load(ctx context.Context, nd *fleetNode) {
 		case <-tick.C:
 		}
 		nd.sent.Add(1)
-		resp, err := c.Get(nd.h.URL())
+		resp, err := c.Get(url)
 		switch {
 		case (err != nil || resp.StatusCode != 200) && nd.down.Load():
 			nd.failsDown.Add(1)
