@@ -78,14 +78,16 @@ type InfluxDB struct {
 	BatchSize       int
 }
 
-// HAProxy is the [haproxy] section. Sockets[i] and MasterSockets[i] belong to
-// the same node of the fleet.
+// HAProxy is the [haproxy] section. Sockets[i], ConfigFiles[i], MapFiles[i]
+// and StateFiles[i] belong to the same node of the fleet (with the Data
+// Plane driver MapFiles[i] goes with DataplaneURLs[i], or one entry names
+// the map on every node).
 type HAProxy struct {
 	Driver            string // runtime | dataplane
 	Sockets           []string
-	MasterSockets     []string
-	ConfigFile        string
-	MapFile           string
+	ConfigFiles       []string
+	MapFiles          []string
+	StateFiles        []string
 	DataplaneURLs     []string
 	DataplaneUser     string
 	DataplanePassword string

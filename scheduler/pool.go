@@ -137,11 +137,13 @@ func (e *stepEnv) startWarmup(p *Pool) (string, error) {
 			return "", fmt.Errorf("set %s/%s ready: %w", e.lb.ShadowBackend, name, err)
 		}
 	}
-	p.enter(WarmingUp, e.now)
-	p.HealthyFor = 0
+	// The phase is recorded only once the share is applied: the persisted
+	// state never runs ahead of HAProxy.
 	if err := e.setShare(p, e.set.Policy.WarmupShareInitial); err != nil {
 		return "", err
 	}
+	p.enter(WarmingUp, e.now)
+	p.HealthyFor = 0
 	return fmt.Sprintf("healthy: warm-up at %d%%", p.Share), nil
 }
 
@@ -189,12 +191,15 @@ func (e *stepEnv) warmingUp(p *Pool) (string, error) {
 			share = min(share+1, pol.WarmupShareMax)
 		}
 	}
-	if p.HealthyFor >= e.lb.Warmup && !e.hold() {
-		p.enter(Ready, e.now)
+	ready := p.HealthyFor >= e.lb.Warmup && !e.hold()
+	if ready {
 		share = pol.WarmupShareMin
 	}
 	if err := e.setShare(p, share); err != nil {
 		return "", err
+	}
+	if ready { // only once its share is applied
+		p.enter(Ready, e.now)
 	}
 	return fmt.Sprintf("warm-up %s: share %d%%, healthy %s of %s", e.gate, p.Share, p.HealthyFor, e.lb.Warmup), nil
 }

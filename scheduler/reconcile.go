@@ -169,6 +169,11 @@ func (s *Scheduler) inconsistent(e *stepEnv, p *Pool, listed []Server) (string, 
 // a crash may have landed between a change and its save.
 func (s *Scheduler) reapply(e *stepEnv, p *Pool, listed []Server) error {
 	if p.Phase == Provisioning {
+		// Not gated yet: whatever a crash left (some servers readied, on
+		// some nodes), no traffic reaches them at the persisted share, 0.
+		if err := e.drv.SetShare(e.ctx, e.lb.Name, p.Share); err != nil {
+			return fmt.Errorf("resume %s: share %d%%: %w", p.ID, p.Share, err)
+		}
 		return nil
 	}
 	want := ServerReady

@@ -9,9 +9,25 @@ import (
 	"github.com/shadowscale/shadowscale/haproxy"
 )
 
-// statser is the part of the fleet checkBackends reads.
+// statser gives each node's stats on its own: the fleet's merged stats
+// would hide a backend that one node lacks.
 type statser interface {
 	Stats(ctx context.Context) ([]haproxy.Stats, error)
+}
+
+// perNode reads every node of a fleet separately.
+type perNode struct{ *haproxy.Fleet }
+
+func (f perNode) Stats(ctx context.Context) ([]haproxy.Stats, error) {
+	var out []haproxy.Stats
+	for _, n := range f.Nodes() {
+		st, err := n.Stats(ctx)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, st)
+	}
+	return out, nil
 }
 
 // checkBackends refuses, at start-up, an [lb.NAME] backend or

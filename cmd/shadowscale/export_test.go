@@ -135,7 +135,7 @@ func TestExportBadInput(t *testing.T) {
 func TestExportWithConfig(t *testing.T) {
 	store := exportStore(t)
 	ini := filepath.Join(t.TempDir(), "shadowscale.ini")
-	conf := "[metrics]\nstore = embedded\npath = " + store + "\n\n[haproxy]\nsockets = haproxy.sock\nmaster_sockets = master.sock\n\n[provider.standby]\nkind = static\naddresses = 127.0.0.1:18080\n\n[lb.web]\nbackend = web\nprovider = standby\n"
+	conf := "[metrics]\nstore = embedded\npath = " + store + "\n\n[haproxy]\nsockets = haproxy.sock\n\n[provider.standby]\nkind = static\naddresses = 127.0.0.1:18080\n\n[lb.web]\nbackend = web\nprovider = standby\n"
 	if err := os.WriteFile(ini, []byte(conf), 0o600); err != nil {
 		t.Fatal(err)
 	}

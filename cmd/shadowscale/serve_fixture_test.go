@@ -215,8 +215,8 @@ func (e *serveEnv) writeConfig(o iniOpts) {
 		o.configFile = e.paths.cfg
 	}
 	if o.haproxy == "" {
-		o.haproxy = fmt.Sprintf("sockets = %s\nmaster_sockets = %s\nconfig_file = %s\nmap_file = %s",
-			e.paths.stats, e.paths.master, o.configFile, e.paths.mapFile)
+		o.haproxy = fmt.Sprintf("sockets = %s\nconfig_file = %s\nmap_file = %s\nstate_file = %s",
+			e.paths.stats, o.configFile, e.paths.mapFile, filepath.Dir(e.paths.cfg)+"/server-state")
 	}
 	if o.metrics == "" {
 		o.metrics = fmt.Sprintf("store = embedded\npath = %s\nscrape_interval = 1s", filepath.Join(e.stateDir, "metrics.db"))

@@ -11,6 +11,7 @@ import (
 
 	"github.com/shadowscale/shadowscale/config"
 	"github.com/shadowscale/shadowscale/events"
+	"github.com/shadowscale/shadowscale/haproxy"
 	"github.com/shadowscale/shadowscale/inference"
 	"github.com/shadowscale/shadowscale/metrics"
 	"github.com/shadowscale/shadowscale/metrics/collect"
@@ -80,10 +81,10 @@ func (svc *service) build(ctx context.Context, cfg config.Config, log *slog.Logg
 	if err != nil {
 		return err
 	}
-	if err := checkBackends(ctx, cfg, fleet.Fleet); err != nil {
+	if err := checkBackends(ctx, cfg, perNode{fleet}); err != nil {
 		return err
 	}
-	deps.Driver = adapt.Driver{RT: fleet}
+	deps.Driver = adapt.Driver{Fleet: fleet}
 	svc.forecaster = name
 	svc.collector = collect.New(store, collectTargets(cfg, fleet), time.Now, log)
 	if cfg.HA.Enabled() {
@@ -205,7 +206,7 @@ func loadEvents(ctx context.Context, cfg config.Config, sink metrics.Sink) (map[
 
 // collectTargets scrapes each LB's primary and shadow backends through the
 // fleet (counters summed over its nodes).
-func collectTargets(cfg config.Config, fleet fleetAPI) func() []collect.Target {
+func collectTargets(cfg config.Config, fleet *haproxy.Fleet) func() []collect.Target {
 	var ts []collect.Target
 	for _, name := range cfg.LBNames() {
 		l := cfg.LBs[name]
