@@ -1,0 +1,51 @@
+package dataplane
+
+import (
+	"context"
+
+	"github.com/haproxytech/client-native/v5/models"
+	"github.com/shadowscale/shadowscale/haproxy"
+)
+
+// EnableHealth makes sure HAProxy checks the server; it is idempotent and
+// does not wait for a result. API v2 has no endpoint that starts checks,
+// so it works through the configuration: a configured server gets "check"
+// if it lacks it (the API reloads, and the new worker checks it); a server
+// HAProxy runs but the configuration lacks (added at run time, in MAINT,
+// unchecked) is written to the configuration checked at weight 0, and the
+// reload that follows replaces it with a checked one. A server checked
+// already costs one read.
+func (d *DataPlane) EnableHealth(ctx context.Context, backend, server string) error {
+	if err := names(backend, server); err != nil {
+		return d.invalid("enable health", "%v", err)
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	op := "enable health of " + backend + "/" + server
+	_, err := d.editConfig(ctx, op, backend, server, func(s *models.Server) {
+		if s.Check == "enabled" {
+			return
+		}
+		s.Check = "enabled"
+		if s.Inter == nil {
+			inter := int64(1000)
+			s.Inter = &inter
+		}
+	})
+	if !isNotFound(err) {
+		return err
+	}
+	live, lerr := d.liveServer(ctx, op, backend, server)
+	if lerr != nil {
+		return lerr
+	}
+	spec := haproxy.ServerSpec{Name: server, Addr: live.Address}
+	if live.Port != nil {
+		spec.Port = int(*live.Port)
+	}
+	if err := spec.Validate(); err != nil {
+		return d.invalid(op, "%v", err)
+	}
+	d.log.Info("persisting a server that runs unchecked, so the reload checks it", "backend", backend, "server", server)
+	return d.createConfig(ctx, op, backend, newServer(spec))
+}

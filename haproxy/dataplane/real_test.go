@@ -1,0 +1,128 @@
+package dataplane
+
+import (
+	"errors"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/shadowscale/shadowscale/haproxy"
+)
+
+// TestRealLifecycle drives a shadow pool's whole life through the real
+// Data Plane API under steady load, on each HAProxy version: added checked
+// at weight 0 (no traffic), proven healthy, made ready, fed 25 % then 100 %
+// of requests, the API killed and restarted, drained (kept across a
+// reload), removed from the API's configuration and from HAProxy. No
+// client error; state changes cost no reload, the adds and the removals
+// one reload each (two when the API's reload tick falls between two
+// calls).
+func TestRealLifecycle(t *testing.T) {
+	forEachHAProxy(t, func(t *testing.T, bin string) {
+		e := startRealEnv(t, bin, nil)
+		c, be := t.Context(), e.h.ShadowBackend()
+		names := []string{"ss-t-1", "ss-t-2"}
+		apps := []string{"s1", "s2"}
+		load := e.startLoad()
+		r0 := e.reloads()
+
+		for i, n := range names {
+			mustOK(t, "add "+n, e.d.AddServer(c, be, shadowSpec(n, startApp(t, apps[i]))))
+		}
+		for _, n := range names {
+			mustOK(t, "wait healthy "+n, e.d.WaitHealthy(c, be, n, 30*time.Second))
+			st, err := e.d.Server(c, be, n)
+			mustOK(t, "server "+n, err)
+			if st.Weight != 0 || st.Admin != haproxy.StateReady {
+				t.Fatalf("added server %s: weight %d admin %s, want weight 0 (checked, no traffic)", n, st.Weight, st.Admin)
+			}
+		}
+		rAdd := e.reloads()
+
+		for _, n := range names {
+			mustOK(t, "ready "+n, e.d.SetState(c, be, n, haproxy.StateReady))
+		}
+		for _, pct := range []int{25, 100} {
+			mustOK(t, "share", e.d.SetShare(c, "app", pct))
+			got, res := e.burst(400, apps...)
+			t.Logf("share %d%%: the shadow pool served %.1f%% of %d requests", pct, 100*got, res.Requests)
+			if res.ErrorCount() > 0 || got*100 < float64(pct)-12 || got*100 > float64(pct)+12 {
+				t.Errorf("share %d%%: shadow served %.3f, errors %v", pct, got, res.Errors)
+			}
+		}
+
+		mustOK(t, "kill the api", e.api.Kill())
+		if _, err := e.d.Share(c, "app"); !errors.Is(err, haproxy.ErrUnavailable) {
+			t.Errorf("share with the API down: %v, want ErrUnavailable", err)
+		}
+		mustOK(t, "restart the api", e.api.Start())
+		if pct, err := e.d.Share(c, "app"); err != nil || pct != 100 {
+			t.Fatalf("share after the API restarted: %d, %v", pct, err)
+		}
+
+		mustOK(t, "share 0", e.d.SetShare(c, "app", 0))
+		for _, n := range names {
+			mustOK(t, "drain "+n, e.d.SetState(c, be, n, haproxy.StateDrain))
+		}
+		if r := e.reloads(); r != rAdd {
+			t.Errorf("ready, share and drain cost %d reloads, want 0", r-rAdd)
+		}
+		mustOK(t, "reload", e.d.Reload(c))
+		for _, n := range names {
+			st, err := e.d.Server(c, be, n)
+			mustOK(t, "server after reload", err)
+			if st.Weight != 0 || st.Admin == haproxy.StateMaint {
+				t.Errorf("drained %s after a reload: weight %d admin %s, want out of rotation", n, st.Weight, st.Admin)
+			}
+		}
+		rDrain := e.reloads()
+
+		for _, n := range names {
+			mustOK(t, "remove "+n, e.d.RemoveServer(c, be, n, 5*time.Second))
+		}
+		e.waitFor("the removals' reload", 30*time.Second, func() bool { return e.reloads() > rDrain })
+		if got := append(e.configured(be), e.running(be)...); len(got) > 0 {
+			t.Errorf("servers left after removal (configuration + haproxy): %v", got)
+		}
+		if l, err := e.d.ListServers(c, be); err != nil || len(l) != 0 {
+			t.Errorf("list after removal: %v, %v", l, err)
+		}
+		load.stop()
+		mustOK(t, "load", load.err)
+		t.Logf("reloads: %d for the adds, 1 forced, %d for the removals; load %d requests, %d errors",
+			rAdd-r0, e.reloads()-rDrain, load.res.Requests, load.res.ErrorCount())
+		if n := load.res.ErrorCount(); n > 0 || load.res.Requests == 0 {
+			t.Errorf("clients saw %d errors in %d requests: %v", n, load.res.Requests, load.res.Errors)
+		}
+		if rAdd-r0 < 1 || rAdd-r0 > len(names) {
+			t.Errorf("the adds cost %d reloads, want 1..%d", rAdd-r0, len(names))
+		}
+	})
+}
+
+// TestRealGate: a server whose app does not answer is added, checked and
+// never turns healthy (the gate holds), and it took no traffic.
+func TestRealGate(t *testing.T) {
+	forEachHAProxy(t, func(t *testing.T, bin string) {
+		e := startRealEnv(t, bin, nil)
+		c, be := t.Context(), e.h.ShadowBackend()
+		dead := startApp(t, "dead")
+		spec := shadowSpec("ss-dead", dead)
+		mustOK(t, "kill app", dead.Kill())
+		mustOK(t, "add", e.d.AddServer(c, be, spec))
+		e.waitFor("the server running and checked", 30*time.Second, func() bool {
+			st, err := e.d.Server(c, be, spec.Name)
+			return err == nil && st.Status != PendingStatus && st.CheckStatus != "" && !haproxy.CheckPending(st.CheckStatus)
+		})
+		err := e.d.WaitHealthy(c, be, spec.Name, 2*time.Second)
+		if !errors.Is(err, haproxy.ErrNotHealthy) {
+			t.Fatalf("wait healthy of a dead server: %v, want ErrNotHealthy", err)
+		}
+		t.Log(err)
+		mustOK(t, "enable health is a no-op on a checked server", e.d.EnableHealth(c, be, spec.Name))
+		mustOK(t, "remove", e.d.RemoveServer(c, be, spec.Name, time.Second))
+		if slices.Contains(e.configured(be), spec.Name) {
+			t.Error("removed server still configured")
+		}
+	})
+}

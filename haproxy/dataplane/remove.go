@@ -1,0 +1,75 @@
+package dataplane
+
+import (
+	"context"
+	"fmt"
+	"net/http"
+	"net/url"
+	"time"
+
+	"github.com/shadowscale/shadowscale/haproxy"
+)
+
+// RemoveServer puts the server in maintenance (if it is not already),
+// waits up to wait for its sessions and queue to reach zero, deletes it
+// from the configuration (the API reloads, one reload for all removals
+// within its reload delay) and then from the running HAProxy, so it is
+// gone at once and stays gone. When connections remain it returns an
+// error wrapping ErrHasConnections and leaves the server in maintenance.
+func (d *DataPlane) RemoveServer(ctx context.Context, backend, server string, wait time.Duration) error {
+	if err := names(backend, server); err != nil {
+		return d.invalid("remove server", "%v", err)
+	}
+	st, err := d.Server(ctx, backend, server)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	op := "remove server " + backend + "/" + server
+	if st.Admin != haproxy.StateMaint {
+		if err := d.setState(ctx, backend, server, haproxy.StateMaint); err != nil {
+			return err
+		}
+	}
+	if st.Status != PendingStatus {
+		if err := d.waitIdle(ctx, op, backend, server, wait); err != nil {
+			return err
+		}
+	}
+	// The configuration first: a crash after it leaves a server the
+	// reload removes, never one a reload brings back.
+	if err := d.deleteConfig(ctx, op, backend, server); err != nil && !isNotFound(err) {
+		return err
+	}
+	err = d.call(ctx, op+": live", http.MethodDelete, runtimeServers+"/"+esc(server), url.Values{"backend": {backend}}, nil, nil)
+	if err != nil && !isNotFound(err) {
+		// Deleted from the configuration: the reload removes it.
+		d.log.Warn("live delete failed; the reload removes the server", "backend", backend, "server", server, "err", err)
+	}
+	delete(d.weights, backend+"/"+server)
+	d.log.Info("server removed", "backend", backend, "server", server)
+	return nil
+}
+
+// waitIdle waits until the server has no sessions and no queue.
+func (d *DataPlane) waitIdle(ctx context.Context, op, backend, server string, wait time.Duration) error {
+	deadline := time.Now().Add(wait)
+	for {
+		stats, err := d.Stats(ctx)
+		if err != nil {
+			return err
+		}
+		row, ok := stats.Row("server", backend, server)
+		if !ok || row.Sessions+row.Queue == 0 {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return &haproxy.Error{Node: d.Name(), Op: op, Err: haproxy.ErrHasConnections,
+				Message: fmt.Sprintf("still %d sessions, %d queued after waiting %s", row.Sessions, row.Queue, wait)}
+		}
+		if err := sleep(ctx, 50*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
