@@ -1,11 +1,19 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
+	"net/http"
+	"slices"
+	"sort"
 	"strings"
+	"sync"
 	"testing"
+	"time"
 
 	"github.com/shadowscale/shadowscale/haproxy/dataplane/dpapitest"
+	"github.com/shadowscale/shadowscale/internal/testenv"
+	"github.com/shadowscale/shadowscale/scheduler"
 )
 
 // testDataplane: serve drives HAProxy through the Data Plane API (the
@@ -31,5 +39,167 @@ func testDataplane(t *testing.T) {
 	}
 	if code := p.stop(t); code != 0 {
 		t.Fatalf("serve exited %d after SIGTERM, want 0", code)
+	}
+}
+
+// TestServeDataplaneReal runs serve with driver = dataplane against the
+// real Data Plane API v2.9.9 in front of real HAProxy 2.6 and 3.2, under
+// load: a whole pool lifecycle, and a kill -9 of serve mid-cutover.
+func TestServeDataplaneReal(t *testing.T) {
+	t.Parallel()
+	testenv.DataplaneAPI(t)
+	vers := testenv.HAProxyVersions(t)
+	binaries(t)
+	keys := make([]string, 0, len(vers))
+	for v := range vers {
+		keys = append(keys, v)
+	}
+	sort.Strings(keys)
+	var wg sync.WaitGroup
+	for _, v := range keys {
+		for _, s := range []struct {
+			name string
+			run  func(*testing.T, string)
+		}{{"lifecycle", testDataplaneLifecycle}, {"kill -9 in CuttingOver", testDataplaneCrash}} {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				t.Run("haproxy "+v+"/"+s.name, func(t *testing.T) { s.run(t, vers[v]) })
+			}()
+		}
+	}
+	wg.Wait()
+}
+
+// dataplaneEnv is a serve env whose HAProxy (bin) is driven through the
+// real API.
+func dataplaneEnv(t *testing.T, bin string) (*serveEnv, *dpapitest.Real) {
+	e := newServeEnv(t)
+	e.hapBin = bin
+	e.startHAProxy()
+	api := dpapitest.StartReal(t, e.hap)
+	e.writeConfig(iniOpts{eventIn: eventIn, eventFor: eventFor,
+		haproxy: fmt.Sprintf("driver = dataplane\ndataplane_urls = %s\ndataplane_user = %s\ndataplane_password = %s\nmap_file = %s",
+			api.URL, dpapitest.User, dpapitest.Password, e.paths.mapFile)})
+	return e, api
+}
+
+// testDataplaneLifecycle: provision → health-gated warm-up → cutover →
+// drain → retire through the real API, with no client error and nothing
+// left in HAProxy or in the API's configuration; the reloads it cost are
+// counted.
+func testDataplaneLifecycle(t *testing.T, bin string) {
+	e, api := dataplaneEnv(t, bin)
+	r0 := e.reloads()
+	ld := startLoad(t, e)
+	p := e.startServe()
+	m := watch(e)
+	e.waitFor("a pool warming up", lifecycle, func() bool { return m.seen(scheduler.WarmingUp) || m.seen(scheduler.Active) })
+	e.waitFor("the pool active", lifecycle, func() bool { return m.seen(scheduler.Active) })
+	e.waitFor("the pool retired", lifecycle, func() bool { return e.lbState().Retired >= 1 })
+	m.close()
+	res := ld.result(t)
+	// The removals' reload runs after the API's reload delay.
+	e.waitFor("the removals' reload", 30*time.Second, func() bool { return e.reloads()-r0 >= 2 })
+	reloads := e.reloads() - r0
+	t.Logf("phases %v; max share %d%% (warm-up %d%%); max shadow servers %d; %d reloads for the lifecycle",
+		m.phases, m.maxShare, m.warmShare, m.maxServers, reloads)
+	if m.warmShare < 1 || m.maxShare < 25 || m.maxServers < 1 {
+		t.Errorf("HAProxy never saw the pool: warm-up share %d%%, max share %d%%, servers %d", m.warmShare, m.maxShare, m.maxServers)
+	}
+	if n := res.ErrorCount(); n != 0 || res.Requests == 0 {
+		t.Errorf("clients saw %d errors in %d requests: %v", n, res.Requests, res.Errors)
+	}
+	if res.Share("p1", "p2") >= 1 {
+		t.Errorf("the shadow pool served no request: %v", res.ByHeader)
+	}
+	if st := e.lbState(); st.RolledBack != 0 {
+		t.Errorf("a pool was rolled back: %s", st.LastFailure)
+	}
+	e.checkClean()
+	e.checkConfigured(api, nil)
+	if reloads > 4 {
+		t.Errorf("one lifecycle cost %d reloads, want at most 4 (adds and removals, each one reload, two at worst)", reloads)
+	}
+	if code := p.stop(t); code != 0 {
+		t.Fatalf("serve exited %d after SIGTERM, want 0", code)
+	}
+}
+
+// testDataplaneCrash: serve killed with SIGKILL mid-cutover under load,
+// restarted on the same state: the pool resumes (or is rolled back), no
+// client error, and no server of the scheduler is left, neither in
+// HAProxy nor in the API's configuration, at the crash or at the end.
+func testDataplaneCrash(t *testing.T, bin string) {
+	e, api := dataplaneEnv(t, bin)
+	ld := startLoad(t, e)
+	first := e.startServe()
+	e.waitFor("phase CuttingOver", lifecycle, func() bool { return e.phase() == scheduler.CuttingOver })
+	first.kill()
+	snap := e.snapshot()
+	t.Logf("after kill -9 in CuttingOver: %s", snap)
+	snap.checkOwned(t)
+	e.checkConfigured(api, snap.pool.Servers)
+
+	second := e.startServe()
+	e.waitFor("the pool closed", lifecycle, func() bool {
+		st := e.lbState()
+		return st.Pool == nil && st.Retired+st.RolledBack >= 1
+	})
+	how := "resumed"
+	if second.find("reconcile: rolling back", nil) != nil {
+		how = "rolled back"
+	}
+	st := e.lbState()
+	t.Logf("restart: pool %s %s; retired %d, rolled back %d (%s)", snap.pool.ID, how, st.Retired, st.RolledBack, st.LastFailure)
+	res := ld.result(t)
+	if n := res.ErrorCount(); n != 0 || res.Requests == 0 {
+		t.Errorf("clients saw %d errors in %d requests: %v", n, res.Requests, res.Errors)
+	}
+	e.checkClean()
+	e.checkConfigured(api, nil)
+	if code := second.stop(t); code != 0 {
+		t.Errorf("serve exited %d after SIGTERM, want 0", code)
+	}
+}
+
+func (e *serveEnv) reloads() int {
+	e.t.Helper()
+	n, failed, err := dpapitest.Reloads(e.hap)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	if failed > 0 {
+		e.t.Errorf("haproxy reports %d failed reloads", failed)
+	}
+	return n
+}
+
+// checkConfigured asserts that the scheduler's servers in the API's
+// configuration of the shadow backend are exactly within owned.
+func (e *serveEnv) checkConfigured(api *dpapitest.Real, owned []string) {
+	e.t.Helper()
+	req, err := http.NewRequest(http.MethodGet, api.URL+"/services/haproxy/configuration/servers?backend="+lbName+"_shadow", nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	req.SetBasicAuth(dpapitest.User, dpapitest.Password)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var conf struct {
+		Data []struct {
+			Name string `json:"name"`
+		} `json:"data"`
+	}
+	if err := json.NewDecoder(resp.Body).Decode(&conf); err != nil {
+		e.t.Fatal(err)
+	}
+	for _, s := range conf.Data {
+		if strings.HasPrefix(s.Name, scheduler.ServerPrefix) && !slices.Contains(owned, s.Name) {
+			e.t.Errorf("server %s in the API's configuration, not owned by a pool (%v)", s.Name, owned)
+		}
 	}
 }

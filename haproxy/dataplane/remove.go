@@ -42,10 +42,8 @@ func (d *DataPlane) RemoveServer(ctx context.Context, backend, server string, wa
 	if err := d.deleteConfig(ctx, op, backend, server); err != nil && !isNotFound(err) {
 		return err
 	}
-	err = d.call(ctx, op+": live", http.MethodDelete, runtimeServers+"/"+esc(server), url.Values{"backend": {backend}}, nil, nil)
-	if err != nil && !isNotFound(err) {
-		// Deleted from the configuration: the reload removes it.
-		d.log.Warn("live delete failed; the reload removes the server", "backend", backend, "server", server, "err", err)
+	if err := d.deleteLive(ctx, op, backend, server); err != nil {
+		return err
 	}
 	delete(d.weights, backend+"/"+server)
 	d.log.Info("server removed", "backend", backend, "server", server)
@@ -69,6 +67,27 @@ func (d *DataPlane) waitIdle(ctx context.Context, op, backend, server string, wa
 				Message: fmt.Sprintf("still %d sessions, %d queued after waiting %s", row.Sessions, row.Queue, wait)}
 		}
 		if err := sleep(ctx, 50*time.Millisecond); err != nil {
+			return err
+		}
+	}
+}
+
+// deleteLive deletes the server from the running HAProxy. HAProxy refuses
+// while idle connections to the server remain (3.2 keeps them longer);
+// the server is gone from the configuration already, so the reload the API
+// runs next removes it: this waits for either, bounded by ReloadTimeout.
+func (d *DataPlane) deleteLive(ctx context.Context, op, backend, server string) error {
+	deadline := time.Now().Add(d.cfg.ReloadTimeout)
+	for {
+		err := d.call(ctx, op+": live", http.MethodDelete, runtimeServers+"/"+esc(server), url.Values{"backend": {backend}}, nil, nil)
+		if err == nil || isNotFound(err) {
+			return nil
+		}
+		if time.Now().After(deadline) {
+			return err
+		}
+		d.log.Debug("live delete refused; waiting for it or the reload", "backend", backend, "server", server, "err", err)
+		if err := sleep(ctx, 200*time.Millisecond); err != nil {
 			return err
 		}
 	}
