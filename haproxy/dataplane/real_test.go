@@ -126,3 +126,48 @@ func TestRealGate(t *testing.T) {
 		}
 	})
 }
+
+// TestRealErrors maps what the real API answers onto the sentinels: an
+// unknown backend is refused although the API lists it as empty (200 []),
+// unknown servers answer 404 or 500 "no data", a duplicate 409, a
+// missing map key 404 (the share is then added), bad credentials 401, an
+// invalid admin state 422.
+func TestRealErrors(t *testing.T) {
+	forEachHAProxy(t, func(t *testing.T, bin string) {
+		e := startRealEnv(t, bin, nil)
+		c := t.Context()
+		tests := []struct {
+			name string
+			run  func() error
+			want error
+		}{
+			{"list unknown backend", func() error { _, err := e.d.ListServers(c, "nope"); return err }, haproxy.ErrNotFound},
+			{"server unknown", func() error { _, err := e.d.Server(c, "app", "zz"); return err }, haproxy.ErrNotFound},
+			{"drain unknown", func() error { return e.d.SetState(c, "app", "zz", haproxy.StateDrain) }, haproxy.ErrNotFound},
+			{"weight unknown", func() error { return e.d.SetWeight(c, "app", "zz", 3) }, haproxy.ErrNotFound},
+			{"enable health unknown", func() error { return e.d.EnableHealth(c, "app", "zz") }, haproxy.ErrNotFound},
+			{"remove unknown", func() error { return e.d.RemoveServer(c, "app", "zz", time.Second) }, haproxy.ErrNotFound},
+			{"add to unknown backend", func() error { return e.d.AddServer(c, "nope", spec("ss-x", 1)) }, haproxy.ErrNotFound},
+			{"add a name taken at another address", func() error { return e.d.AddServer(c, "app", spec("p1", 1)) }, haproxy.ErrConflict},
+			{"share of an unknown key", func() error { _, err := e.d.Share(c, "web"); return err }, haproxy.ErrNotFound},
+			{"share set on a new key", func() error { return e.d.SetShare(c, "web", 5) }, nil},
+			{"invalid admin state (422)", func() error {
+				return e.d.call(c, "test", "PUT", runtimeServers+"/p1", map[string][]string{"backend": {"app"}}, map[string]string{"admin_state": "sleep"}, nil)
+			}, haproxy.ErrInvalid},
+			{"wrong password", func() error {
+				d, _ := New(Config{URL: e.api.URL, User: "admin", Password: "nope"}, nil)
+				_, err := d.Stats(c)
+				return err
+			}, haproxy.ErrPermission},
+		}
+		for _, tt := range tests {
+			t.Run(tt.name, func(t *testing.T) { wantErr(t, tt.run(), tt.want) })
+		}
+		if pct, err := e.d.Share(c, "web"); err != nil || pct != 5 {
+			t.Errorf("share of the added key: %d, %v", pct, err)
+		}
+		if got := e.configured("app"); len(got) != 2 {
+			t.Errorf("primary configuration changed by refused calls: %v", got)
+		}
+	})
+}

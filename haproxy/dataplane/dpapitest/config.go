@@ -173,6 +173,10 @@ func (f *Fake) configServer(w http.ResponseWriter, r *http.Request, op *Op, body
 		writeJSON(w, http.StatusOK, map[string]any{"_version": version, "data": list})
 		return
 	}
+	if !ok && r.Method == http.MethodPost {
+		writeJSON(w, http.StatusBadRequest, apiErr(400, fmt.Sprintf("missing parent: backend %s does not exist", backend)))
+		return
+	}
 	if !ok {
 		notFound(w, "missing object: backend %s does not exist", backend)
 		return
