@@ -77,6 +77,8 @@ type DataPlane struct {
 	// drained (a server out of rotation is configured at weight 0); a
 	// server it does not know gets 100 when set ready.
 	weights map[string]int
+	// counters keeps the stats counters monotonic across reloads.
+	counters counters
 }
 
 // New checks cfg and returns a driver; it does not contact the API.

@@ -16,7 +16,7 @@ import (
 // reload), removed from the API's configuration and from HAProxy. No
 // client error; state changes cost no reload, the adds and the removals
 // one reload each (two when the API's reload tick falls between two
-// calls).
+// calls), and the stats counters read through the driver never go back.
 func TestRealLifecycle(t *testing.T) {
 	forEachHAProxy(t, func(t *testing.T, bin string) {
 		e := startRealEnv(t, bin, nil)
@@ -25,6 +25,14 @@ func TestRealLifecycle(t *testing.T) {
 		apps := []string{"s1", "s2"}
 		load := e.startLoad()
 		r0 := e.reloads()
+		var counts []int64 // the primary's request counter at each step
+		count := func() {
+			st, err := e.d.Stats(c)
+			mustOK(t, "stats", err)
+			row, _ := st.Row("backend", "app", "")
+			counts = append(counts, row.Requests)
+		}
+		count()
 
 		for i, n := range names {
 			mustOK(t, "add "+n, e.d.AddServer(c, be, shadowSpec(n, startApp(t, apps[i]))))
@@ -38,6 +46,7 @@ func TestRealLifecycle(t *testing.T) {
 			}
 		}
 		rAdd := e.reloads()
+		count()
 
 		for _, n := range names {
 			mustOK(t, "ready "+n, e.d.SetState(c, be, n, haproxy.StateReady))
@@ -76,6 +85,7 @@ func TestRealLifecycle(t *testing.T) {
 			}
 		}
 		rDrain := e.reloads()
+		count()
 
 		for _, n := range names {
 			mustOK(t, "remove "+n, e.d.RemoveServer(c, be, n, 5*time.Second))
@@ -87,8 +97,12 @@ func TestRealLifecycle(t *testing.T) {
 		if l, err := e.d.ListServers(c, be); err != nil || len(l) != 0 {
 			t.Errorf("list after removal: %v, %v", l, err)
 		}
+		count()
 		load.stop()
 		mustOK(t, "load", load.err)
+		if !slices.IsSorted(counts) {
+			t.Errorf("the primary's request counter went back across reloads: %v", counts)
+		}
 		t.Logf("reloads: %d for the adds, 1 forced, %d for the removals; load %d requests, %d errors",
 			rAdd-r0, e.reloads()-rDrain, load.res.Requests, load.res.ErrorCount())
 		if n := load.res.ErrorCount(); n > 0 || load.res.Requests == 0 {

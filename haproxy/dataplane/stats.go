@@ -11,7 +11,8 @@ import (
 )
 
 // Stats reads live stats for every frontend, backend and server from
-// /services/haproxy/stats/native (one collection per runtime socket).
+// /services/haproxy/stats/native (one collection per runtime socket). Its
+// counters do not reset when HAProxy reloads (see counters).
 func (d *DataPlane) Stats(ctx context.Context) (haproxy.Stats, error) {
 	var colls models.NativeStats
 	const path = "/services/haproxy/stats/native"
@@ -39,5 +40,6 @@ func (d *DataPlane) Stats(ctx context.Context) (haproxy.Stats, error) {
 			out.Add(haproxy.RowFromNative(st))
 		}
 	}
+	d.counters.adjust(&out)
 	return out, nil
 }
