@@ -18,8 +18,9 @@ import (
 
 // testDataplane: serve drives HAProxy through the Data Plane API (the
 // spec-validating fake: any request outside the API's specification fails
-// the test). The fake carries no traffic, so min_pools_per_lb = 1 asks for
-// a pool: it is provisioned, added in maintenance, checked and warmed.
+// the test; TestServeDataplaneReal runs the real one). The fake carries no
+// traffic, so min_pools_per_lb = 1 asks for a pool: it is provisioned,
+// added checked at weight 0, proven healthy and warmed.
 func testDataplane(t *testing.T) {
 	e := newServeEnv(t)
 	api := dpapitest.New(t)
@@ -32,7 +33,7 @@ func testDataplane(t *testing.T) {
 		return ph == "WarmingUp" || ph == "Ready"
 	})
 	calls := strings.Join(api.Calls(), "\n")
-	for _, want := range []string{"POST /services/haproxy/runtime/servers", "maps_entries"} {
+	for _, want := range []string{"POST /services/haproxy/configuration/servers", "maps_entries"} {
 		if !strings.Contains(calls, want) {
 			t.Errorf("serve never called %s; calls:\n%s", want, calls)
 		}
