@@ -16,7 +16,7 @@ import (
 // after that last read is not counted (reads are a fraction of a second
 // apart while a scheduler drives the node).
 type counters struct {
-	mu   sync.Mutex
+	mu   sync.Mutex // held by Stats across its read and adjust
 	rows map[rowKey]rowCounters
 }
 
@@ -25,10 +25,8 @@ type rowKey struct{ typ, proxy, server string }
 type rowCounters struct{ last, offset haproxy.StatRow }
 
 // adjust rewrites the counters of every row of st in place and forgets
-// rows that are gone (removed servers).
+// rows that are gone (removed servers). The caller holds c.mu.
 func (c *counters) adjust(st *haproxy.Stats) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
 	seen := make(map[rowKey]rowCounters, len(c.rows))
 	for _, rows := range [][]haproxy.StatRow{st.Frontends, st.Backends, st.Servers} {
 		for i := range rows {

@@ -3,10 +3,14 @@ package dataplane
 import (
 	"errors"
 	"slices"
+	"strconv"
+	"strings"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/shadowscale/shadowscale/haproxy"
+	"github.com/shadowscale/shadowscale/haproxy/haproxytest"
 )
 
 // TestRealLifecycle drives a shadow pool's whole life through the real
@@ -182,6 +186,45 @@ func TestRealErrors(t *testing.T) {
 		}
 		if got := e.configured("app"); len(got) != 2 {
 			t.Errorf("primary configuration changed by refused calls: %v", got)
+		}
+	})
+}
+
+// TestRealStatsConcurrent: reads from several goroutines under load never
+// look like a reset (no reload happens, so the driver's counter is never
+// above HAProxy's own).
+func TestRealStatsConcurrent(t *testing.T) {
+	forEachHAProxy(t, func(t *testing.T, bin string) {
+		e := startRealEnv(t, bin, nil)
+		load := e.startLoad()
+		var wg sync.WaitGroup
+		for range 6 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				for range 15 {
+					if _, err := e.d.Stats(t.Context()); err != nil {
+						t.Error(err)
+						return
+					}
+				}
+			}()
+		}
+		wg.Wait()
+		st, err := e.d.Stats(t.Context())
+		mustOK(t, "stats", err)
+		ours, _ := st.Row("backend", "app", "")
+		load.stop()
+		out, err := haproxytest.Command(e.h.StatsSocket, "show stat")
+		mustOK(t, "show stat", err)
+		theirs := int64(-1)
+		for _, line := range strings.Split(out, "\n") {
+			if f := strings.Split(line, ","); len(f) > 48 && f[0] == "app" && f[1] == "BACKEND" {
+				theirs, _ = strconv.ParseInt(f[48], 10, 64) // req_tot
+			}
+		}
+		if ours.Requests <= 0 || ours.Requests > theirs {
+			t.Errorf("driver counts %d requests, HAProxy %d: a read looked like a reset", ours.Requests, theirs)
 		}
 	})
 }

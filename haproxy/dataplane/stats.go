@@ -14,6 +14,11 @@ import (
 // /services/haproxy/stats/native (one collection per runtime socket). Its
 // counters do not reset when HAProxy reloads (see counters).
 func (d *DataPlane) Stats(ctx context.Context) (haproxy.Stats, error) {
+	// Reads are serialized so that the counters are adjusted in the order
+	// HAProxy produced them: two concurrent reads finishing out of order
+	// would look like a reset.
+	d.counters.mu.Lock()
+	defer d.counters.mu.Unlock()
 	var colls models.NativeStats
 	const path = "/services/haproxy/stats/native"
 	err := d.call(ctx, "read stats", http.MethodGet, path, nil, nil, &colls)
