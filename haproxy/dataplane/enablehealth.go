@@ -12,8 +12,8 @@ import (
 // so it works through the configuration: a configured server gets "check"
 // if it lacks it (the API reloads, and the new worker checks it); a server
 // HAProxy runs but the configuration lacks (added at run time, in MAINT,
-// unchecked) is written to the configuration checked at weight 0, and the
-// reload that follows replaces it with a checked one. A server checked
+// unchecked) is deleted and written to the configuration checked at
+// weight 0, and the reload that follows runs it checked. A server checked
 // already costs one read.
 func (d *DataPlane) EnableHealth(ctx context.Context, backend, server string) error {
 	if err := names(backend, server); err != nil {
@@ -46,6 +46,12 @@ func (d *DataPlane) EnableHealth(ctx context.Context, backend, server string) er
 	if err := spec.Validate(); err != nil {
 		return d.invalid(op, "%v", err)
 	}
-	d.log.Info("persisting a server that runs unchecked, so the reload checks it", "backend", backend, "server", server)
+	// Deleted first: the reload would otherwise restore it from the
+	// server-state file, in MAINT and unchecked. A crash in between leaves
+	// no server, which callers see as missing, never a half-added one.
+	if err := d.deleteLive(ctx, op, backend, server); err != nil {
+		return err
+	}
+	d.log.Info("re-adding a server that ran unchecked through the configuration, so the reload checks it", "backend", backend, "server", server)
 	return d.createConfig(ctx, op, backend, newServer(spec))
 }

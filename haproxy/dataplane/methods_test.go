@@ -281,3 +281,31 @@ func TestReloadWithoutNewWorker(t *testing.T) {
 		t.Fatalf("error %q", err)
 	}
 }
+
+// EnableHealth of a server HAProxy runs unchecked and the configuration
+// lacks (added through the runtime endpoint, which the real API v2.9
+// starts in MAINT and never checks) writes it to the configuration
+// checked at weight 0; the reload that follows runs it checked. On a
+// checked server it only reads.
+func TestEnableHealth(t *testing.T) {
+	f, d := newFake(t)
+	c := ctx(t)
+	port := int64(9201)
+	add := &models.RuntimeAddServer{Name: "r1", Address: "127.0.0.1", Port: &port, Check: "enabled"}
+	wantErr(t, d.call(c, "test", "POST", runtimeServers, map[string][]string{"backend": {"app_shadow"}}, add, nil), nil)
+	if l, _ := f.Server("app_shadow", "r1"); l.Admin != "maint" || l.Check != "" {
+		t.Fatalf("runtime-added server %+v, want MAINT and unchecked like the real API", l)
+	}
+	wantErr(t, d.EnableHealth(c, "app_shadow", "r1"), nil)
+	if conf, ok := f.Config("app_shadow", "r1"); !ok || conf.Check != "enabled" || *conf.Weight != 0 || *conf.Port != port {
+		t.Fatalf("configuration %+v, want r1 checked at weight 0", conf)
+	}
+	waitReload(t, f, 1)
+	wantErr(t, d.WaitHealthy(c, "app_shadow", "r1", 5*time.Second), nil)
+	before := len(f.Calls())
+	wantErr(t, d.EnableHealth(c, "app", "a1"), nil)
+	if n := len(f.Calls()) - before; n != 1 || f.Reloads() != 1 {
+		t.Fatalf("enable health of a checked server: %d requests, %d reloads", n, f.Reloads())
+	}
+	wantErr(t, d.EnableHealth(c, "app_shadow", "zz"), haproxy.ErrNotFound)
+}

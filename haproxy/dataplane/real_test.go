@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/haproxytech/client-native/v5/models"
 	"github.com/shadowscale/shadowscale/haproxy"
 	"github.com/shadowscale/shadowscale/haproxy/haproxytest"
 )
@@ -225,6 +226,32 @@ func TestRealStatsConcurrent(t *testing.T) {
 		}
 		if ours.Requests <= 0 || ours.Requests > theirs {
 			t.Errorf("driver counts %d requests, HAProxy %d: a read looked like a reset", ours.Requests, theirs)
+		}
+	})
+}
+
+// TestRealEnableHealth: a server added through the runtime endpoint (which
+// the real API starts in MAINT, unchecked, without any option but
+// "check") is unchecked; EnableHealth persists it checked at weight 0 and
+// after the API's reload its check passes.
+func TestRealEnableHealth(t *testing.T) {
+	forEachHAProxy(t, func(t *testing.T, bin string) {
+		e := startRealEnv(t, bin, nil)
+		c, be := t.Context(), e.h.ShadowBackend()
+		in := startApp(t, "r1")
+		port := int64(in.Port())
+		add := &models.RuntimeAddServer{Name: "ss-r-1", Address: "127.0.0.1", Port: &port, Check: "enabled"}
+		mustOK(t, "runtime add", e.d.call(c, "test", "POST", runtimeServers, map[string][]string{"backend": {be}}, add, nil))
+		st, err := e.d.Server(c, be, "ss-r-1")
+		mustOK(t, "server", err)
+		t.Logf("runtime-added: admin %s, status %q, check %q", st.Admin, st.Status, st.CheckStatus)
+		if st.Admin != haproxy.StateMaint || haproxy.Healthy(st.CheckStatus) {
+			t.Fatalf("runtime-added server %+v, want MAINT and unchecked", st)
+		}
+		mustOK(t, "enable health", e.d.EnableHealth(c, be, "ss-r-1"))
+		mustOK(t, "wait healthy", e.d.WaitHealthy(c, be, "ss-r-1", 30*time.Second))
+		if st, _ := e.d.Server(c, be, "ss-r-1"); st.Weight != 0 {
+			t.Errorf("checked server at weight %d, want 0 until ready", st.Weight)
 		}
 	})
 }

@@ -169,11 +169,15 @@ func (d *DataPlane) AddServer(ctx context.Context, backend string, s haproxy.Ser
 	return nil
 }
 
-// WaitHealthy waits until the server's check passes (L7OK, L6OK, L4OK).
-// A server added a moment ago waits for the reload that starts it first.
+// WaitHealthy makes sure the server is checked (EnableHealth, as the
+// runtime driver does) and waits until its check passes (L7OK, L6OK,
+// L4OK). A server added a moment ago waits for the reload that starts it.
 func (d *DataPlane) WaitHealthy(ctx context.Context, backend, server string, timeout time.Duration) error {
 	if err := names(backend, server); err != nil {
 		return d.invalid("wait healthy", "%v", err)
+	}
+	if err := d.EnableHealth(ctx, backend, server); err != nil {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()

@@ -296,8 +296,8 @@ func (f *Fake) backend(w http.ResponseWriter, name string) {
 // and the map files, as a new worker would: runtime-only servers vanish; a
 // configured server is in MAINT when "disabled" (and then never checked),
 // unchecked without "check", else its check starts over (INI) unless the
-// server existed before (the server-state file keeps its result and
-// connections); drain is not kept. The worker gets a new pid.
+// server existed before (the server-state file keeps its result, a MAINT
+// with checks off, and connections); drain is not kept. The worker gets a new pid.
 func (f *Fake) reloadLocked() {
 	live := map[string]map[string]*Live{}
 	for be, srvs := range f.conf {
@@ -329,6 +329,10 @@ func (f *Fake) liveFromConfig(s models.Server, old *Live) *Live {
 		l.Admin, l.Check = "maint", ""
 	case s.Check != "enabled":
 		l.Check = ""
+	case old != nil && old.Admin == "maint":
+		// The server-state file the reload command saves restores MAINT
+		// and checks that were off (a runtime-added server).
+		l.Admin, l.Check = "maint", old.Check
 	case old != nil && old.Check != "":
 		l.Check, l.Op = old.Check, old.Op
 	}
