@@ -205,10 +205,14 @@ func (f *Fake) stats() models.NativeStats {
 
 func (l *Live) stats() *models.NativeStatStats {
 	w, s, q := l.Weight, l.Sessions, l.Queue
-	// Real HAProxy says DRAIN (or "UP 1/3") too, but the spec's enum has
-	// neither: the fake stays within the spec.
-	status := map[string]string{"maint": "MAINT", "drain": "NOLB"}[l.Admin]
-	if status == "" {
+	// As real HAProxy reports them (some outside the spec's enum): DRAIN,
+	// "no check" for a server without checks, and UP at weight 0.
+	status := map[string]string{"maint": "MAINT", "drain": "DRAIN"}[l.Admin]
+	switch {
+	case status != "":
+	case l.Check == "":
+		status = "no check"
+	default:
 		status = map[string]string{"up": "UP", "down": "DOWN", "stopping": "NOLB"}[l.Op]
 	}
 	return &models.NativeStatStats{Status: status, CheckStatus: l.Check, Weight: &w, Scur: &s, Qcur: &q}
