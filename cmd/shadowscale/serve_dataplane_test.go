@@ -121,6 +121,7 @@ func testDataplaneLifecycle(t *testing.T, bin string) {
 	if st := e.lbState(); st.RolledBack != 0 {
 		t.Errorf("a pool was rolled back: %s", st.LastFailure)
 	}
+	e.waitDropped()
 	e.checkClean()
 	e.checkConfigured(api, nil)
 	if reloads > 4 {
@@ -161,6 +162,7 @@ func testDataplaneCrash(t *testing.T, bin string) {
 	if n := res.ErrorCount(); n != 0 || res.Requests == 0 {
 		t.Errorf("clients saw %d errors in %d requests: %v", n, res.Requests, res.Errors)
 	}
+	e.waitDropped()
 	e.checkClean()
 	e.checkConfigured(api, nil)
 	if code := second.stop(t); code != 0 {
@@ -242,9 +244,23 @@ func testDataplaneAPIRestart(t *testing.T, bin string) {
 	if n := res.ErrorCount(); n != 0 || res.Requests == 0 {
 		t.Errorf("clients saw %d errors in %d requests: %v", n, res.Requests, res.Errors)
 	}
+	e.waitDropped()
 	e.checkClean()
 	e.checkConfigured(api, nil)
 	if code := p.stop(t); code != 0 {
 		t.Errorf("serve exited %d after SIGTERM, want 0", code)
 	}
+}
+
+// waitDropped waits, bounded, until HAProxy runs none of the scheduler's
+// servers. A removal deletes the server from the configuration and from
+// the running worker at once, but a reload in flight at that moment may
+// start a worker from the configuration read just before (with the server
+// in MAINT): the API's next reload, one reload delay later, drops it.
+func (e *serveEnv) waitDropped() {
+	e.t.Helper()
+	e.waitFor("HAProxy to drop the removed servers", 30*time.Second, func() bool {
+		names, err := e.shadowServersErr()
+		return err == nil && len(ssp(names)) == 0
+	})
 }

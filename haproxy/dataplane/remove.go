@@ -14,8 +14,11 @@ import (
 // waits up to wait for its sessions and queue to reach zero, deletes it
 // from the configuration (the API reloads, one reload for all removals
 // within its reload delay) and then from the running HAProxy, so it is
-// gone at once and stays gone. When connections remain it returns an
-// error wrapping ErrHasConnections and leaves the server in maintenance.
+// gone at once and stays gone. (A reload already in flight may start a
+// worker from the configuration read just before the delete: it runs the
+// server in MAINT, without traffic, until the API's next reload, one
+// reload delay later.) When connections remain it returns an error
+// wrapping ErrHasConnections and leaves the server in maintenance.
 func (d *DataPlane) RemoveServer(ctx context.Context, backend, server string, wait time.Duration) error {
 	if err := names(backend, server); err != nil {
 		return d.invalid("remove server", "%v", err)
