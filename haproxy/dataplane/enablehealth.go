@@ -35,9 +35,18 @@ func (d *DataPlane) EnableHealth(ctx context.Context, backend, server string) er
 	if !isNotFound(err) {
 		return err
 	}
-	live, lerr := d.liveServer(ctx, op, backend, server)
-	if lerr != nil {
-		return lerr
+	return d.readdChecked(ctx, op, backend, server)
+}
+
+// readdChecked replaces a server HAProxy runs but the configuration lacks
+// with a configured, checked one at weight 0. It is deleted first: the
+// reload would otherwise restore it from the server-state file, in MAINT
+// and unchecked. A crash in between leaves no server, which callers see as
+// missing, never a half-added one.
+func (d *DataPlane) readdChecked(ctx context.Context, op, backend, server string) error {
+	live, err := d.liveServer(ctx, op, backend, server)
+	if err != nil {
+		return err
 	}
 	spec := haproxy.ServerSpec{Name: server, Addr: live.Address}
 	if live.Port != nil {
@@ -46,9 +55,6 @@ func (d *DataPlane) EnableHealth(ctx context.Context, backend, server string) er
 	if err := spec.Validate(); err != nil {
 		return d.invalid(op, "%v", err)
 	}
-	// Deleted first: the reload would otherwise restore it from the
-	// server-state file, in MAINT and unchecked. A crash in between leaves
-	// no server, which callers see as missing, never a half-added one.
 	if err := d.deleteLive(ctx, op, backend, server); err != nil {
 		return err
 	}

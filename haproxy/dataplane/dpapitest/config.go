@@ -148,22 +148,12 @@ func (t *tx) model() *models.Transaction {
 // reload for all changes within ReloadDelay.
 func (f *Fake) configServer(w http.ResponseWriter, r *http.Request, op *Op, body []byte) {
 	q := r.URL.Query()
-	conf, version, inTx := f.conf, f.version, q.Get("transaction_id") != ""
-	if inTx {
-		t, ok := f.txs[q.Get("transaction_id")]
-		if !ok || t.status != "in_progress" {
-			notFound(w, "transaction %q not found", q.Get("transaction_id"))
-			return
-		}
-		conf, version = t.conf, t.version
-	} else if r.Method != http.MethodGet {
-		if v, _ := strconv.ParseInt(q.Get("version"), 10, 64); v != f.version {
-			writeJSON(w, http.StatusConflict, apiErr(409, fmt.Sprintf("version mismatch: version in configuration file is %d, given version is %s", f.version, q.Get("version"))))
-			return
-		}
+	conf, version, inTx, ok := f.txConfig(w, r)
+	if !ok {
+		return
 	}
 	backend, name := q.Get("backend"), op.Params["name"]
-	srvs, ok := conf[backend]
+	srvs, known := conf[backend]
 	if op.Template == "/services/haproxy/configuration/servers" && r.Method == http.MethodGet {
 		list := models.Servers{} // an unknown backend lists empty, like the real API
 		for _, n := range sortedKeys(srvs) {
@@ -173,42 +163,75 @@ func (f *Fake) configServer(w http.ResponseWriter, r *http.Request, op *Op, body
 		writeJSON(w, http.StatusOK, map[string]any{"_version": version, "data": list})
 		return
 	}
-	if !ok && r.Method == http.MethodPost {
-		writeJSON(w, http.StatusBadRequest, apiErr(400, fmt.Sprintf("missing parent: backend %s does not exist", backend)))
-		return
-	}
-	if !ok {
-		notFound(w, "missing object: backend %s does not exist", backend)
-		return
-	}
 	var s models.Server
-	if len(body) > 0 {
-		if err := json.Unmarshal(body, &s); err != nil {
-			writeJSON(w, http.StatusBadRequest, apiErr(400, err.Error()))
-			return
-		}
+	if !f.checkServerWrite(w, r, known, backend, body, &s) {
+		return
 	}
 	old, exists := srvs[name]
-	if r.Method != http.MethodPost && !exists {
+	switch {
+	case r.Method != http.MethodPost && !exists:
 		notFound(w, "missing object: server %s does not exist in %s backend", name, backend)
-		return
-	}
-	if !inTx && f.CommitCheck != nil && (r.Method == http.MethodPost || r.Method == http.MethodPut) {
-		// The API validates the new configuration ("haproxy -c") before writing it.
-		if err := f.CommitCheck(backend, s.Name, s); err != nil {
-			writeJSON(w, http.StatusBadRequest, apiErr(400, err.Error()))
-			return
-		}
-	}
-	switch r.Method {
-	case http.MethodGet:
+	case r.Method == http.MethodGet:
 		writeJSON(w, http.StatusOK, map[string]any{"_version": version, "data": old})
-		return
-	case http.MethodPost:
-		if _, dup := srvs[s.Name]; dup {
-			writeJSON(w, http.StatusConflict, apiErr(409, "object server "+s.Name+" already exists"))
-			return
+	case r.Method == http.MethodPost && srvs[s.Name].Name != "":
+		writeJSON(w, http.StatusConflict, apiErr(409, "object server "+s.Name+" already exists"))
+	default:
+		f.writeServer(w, r.Method, inTx, srvs, backend, name, old, s)
+	}
+}
+
+// txConfig is the configuration a request works on: its transaction's, or
+// the committed one when it carries the current version (409 otherwise).
+func (f *Fake) txConfig(w http.ResponseWriter, r *http.Request) (conf config, version int64, inTx, ok bool) {
+	q := r.URL.Query()
+	if id := q.Get("transaction_id"); id != "" {
+		t, found := f.txs[id]
+		if !found || t.status != "in_progress" {
+			notFound(w, "transaction %q not found", id)
+			return nil, 0, true, false
 		}
+		return t.conf, t.version, true, true
+	}
+	if v, _ := strconv.ParseInt(q.Get("version"), 10, 64); r.Method != http.MethodGet && v != f.version {
+		writeJSON(w, http.StatusConflict, apiErr(409, fmt.Sprintf("version mismatch: version in configuration file is %d, given version is %s", f.version, q.Get("version"))))
+		return nil, 0, false, false
+	}
+	return f.conf, f.version, false, true
+}
+
+// checkServerWrite decodes the body and refuses what the real API
+// refuses before writing: an unknown backend, a configuration that fails
+// "haproxy -c" (CommitCheck; inside a transaction it runs at commit).
+func (f *Fake) checkServerWrite(w http.ResponseWriter, r *http.Request, known bool, backend string, body []byte, s *models.Server) bool {
+	if len(body) > 0 {
+		if err := json.Unmarshal(body, s); err != nil {
+			writeJSON(w, http.StatusBadRequest, apiErr(400, err.Error()))
+			return false
+		}
+	}
+	write := r.Method == http.MethodPost || r.Method == http.MethodPut
+	switch {
+	case !known && r.Method == http.MethodPost:
+		writeJSON(w, http.StatusBadRequest, apiErr(400, fmt.Sprintf("missing parent: backend %s does not exist", backend)))
+		return false
+	case !known:
+		notFound(w, "missing object: backend %s does not exist", backend)
+		return false
+	case write && r.URL.Query().Get("transaction_id") == "" && f.CommitCheck != nil:
+		if err := f.CommitCheck(backend, s.Name, *s); err != nil {
+			writeJSON(w, http.StatusBadRequest, apiErr(400, err.Error()))
+			return false
+		}
+	}
+	return true
+}
+
+// writeServer applies a POST, PUT or DELETE; outside a transaction it
+// bumps the version and either applies the change live (200) or schedules
+// a reload (202).
+func (f *Fake) writeServer(w http.ResponseWriter, method string, inTx bool, srvs map[string]models.Server, backend, name string, old, s models.Server) {
+	switch method {
+	case http.MethodPost:
 		srvs[s.Name] = s
 	case http.MethodPut:
 		srvs[name] = s
@@ -216,17 +239,17 @@ func (f *Fake) configServer(w http.ResponseWriter, r *http.Request, op *Op, body
 		delete(srvs, name)
 	}
 	if inTx {
-		writeBody(w, http.StatusAccepted, r.Method, s)
+		writeBody(w, http.StatusAccepted, method, s)
 		return
 	}
 	f.version++
-	if r.Method == http.MethodPut && f.applyLive(backend, old, s) {
+	if method == http.MethodPut && f.applyLive(backend, old, s) {
 		writeJSON(w, http.StatusOK, s)
 		return
 	}
 	f.scheduleReloadLocked()
 	w.Header().Set("Reload-ID", fmt.Sprintf("2024-01-01-%d", f.reloads+1))
-	writeBody(w, http.StatusAccepted, r.Method, s)
+	writeBody(w, http.StatusAccepted, method, s)
 }
 
 func writeBody(w http.ResponseWriter, status int, method string, s models.Server) {
