@@ -62,8 +62,9 @@ func TestServeDataplaneReal(t *testing.T) {
 		for _, s := range []struct {
 			name string
 			run  func(*testing.T, string)
-		}{{"lifecycle", testDataplaneLifecycle}, {"kill -9 in CuttingOver", testDataplaneCrash}, {"api restarted mid-run", testDataplaneAPIRestart}} {
-			if s.name == "api restarted mid-run" && v != "3.2" {
+		}{{"lifecycle", testDataplaneLifecycle}, {"kill -9 in CuttingOver", testDataplaneCrash},
+			{"api restarted mid-run", testDataplaneAPIRestart}, {"outside changes", testDataplaneOutside}} {
+			if (s.name == "api restarted mid-run" && v != "3.2") || (s.name == "outside changes" && v != "2.6") {
 				continue // one version is enough for what the API does; keeps the package's time down
 			}
 			wg.Add(1)
@@ -186,22 +187,12 @@ func (e *serveEnv) reloads() int {
 // configuration of the shadow backend are exactly within owned.
 func (e *serveEnv) checkConfigured(api *dpapitest.Real, owned []string) {
 	e.t.Helper()
-	req, err := http.NewRequest(http.MethodGet, api.URL+"/services/haproxy/configuration/servers?backend="+lbName+"_shadow", nil)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	req.SetBasicAuth(dpapitest.User, dpapitest.Password)
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	defer resp.Body.Close()
 	var conf struct {
 		Data []struct {
 			Name string `json:"name"`
 		} `json:"data"`
 	}
-	if err := json.NewDecoder(resp.Body).Decode(&conf); err != nil {
+	if _, err := apiDo(api, http.MethodGet, "/services/haproxy/configuration/servers?backend="+lbName+"_shadow", "", &conf); err != nil {
 		e.t.Fatal(err)
 	}
 	for _, s := range conf.Data {
@@ -263,4 +254,114 @@ func (e *serveEnv) waitDropped() {
 		names, err := e.shadowServersErr()
 		return err == nil && len(ssp(names)) == 0
 	})
+}
+
+// testDataplaneOutside: another client of the API commits a change of its
+// own every few seconds during a whole lifecycle (each commit also reloads
+// HAProxy): serve's writes that meet a newer version are retried, the
+// lifecycle completes with no client error, and every change of the other
+// client is still in the configuration.
+func testDataplaneOutside(t *testing.T, bin string) {
+	e, api := dataplaneEnv(t, bin)
+	ld := startLoad(t, e)
+	stop, done := make(chan struct{}), make(chan []string)
+	go func() {
+		var made []string
+		for i := 1; ; i++ {
+			select {
+			case <-stop:
+				done <- made
+				return
+			case <-time.After(3 * time.Second):
+			}
+			name := fmt.Sprintf("outside_%d", i)
+			if err := outsideCommit(api, name); err != nil {
+				t.Errorf("outside commit: %v", err)
+				continue
+			}
+			made = append(made, name)
+		}
+	}()
+	p := e.startServe()
+	e.waitFor("the pool retired", lifecycle, func() bool { return e.lbState().Retired >= 1 })
+	close(stop)
+	made := <-done
+	res := ld.result(t)
+	t.Logf("%d outside commits; %d of serve's writes met a newer version and were retried; reloads %d",
+		len(made), p.count("configuration changed underneath, retrying"), e.reloads())
+	if n := res.ErrorCount(); n != 0 || res.Requests == 0 {
+		t.Errorf("clients saw %d errors in %d requests: %v", n, res.Requests, res.Errors)
+	}
+	if st := e.lbState(); st.RolledBack != 0 {
+		t.Errorf("a pool was rolled back: %s", st.LastFailure)
+	}
+	for _, name := range made {
+		if _, err := apiDo(api, http.MethodGet, "/services/haproxy/configuration/backends/"+name, "", nil); err != nil {
+			t.Errorf("the other client's change was lost: %v", err)
+		}
+	}
+	e.waitDropped()
+	e.checkClean()
+	e.checkConfigured(api, nil)
+	if code := p.stop(t); code != 0 {
+		t.Errorf("serve exited %d after SIGTERM, want 0", code)
+	}
+}
+
+// outsideCommit adds a backend in a transaction, as another client would,
+// starting over when a write of serve's outdated it (409 or 406).
+func outsideCommit(api *dpapitest.Real, name string) error {
+	var err error
+	for range 5 {
+		if err = outsideTry(api, name); err == nil {
+			return nil
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	return err
+}
+
+func outsideTry(api *dpapitest.Real, name string) error {
+	var version int64
+	if _, err := apiDo(api, http.MethodGet, "/services/haproxy/configuration/version", "", &version); err != nil {
+		return err
+	}
+	var tx struct {
+		ID string `json:"id"`
+	}
+	if _, err := apiDo(api, http.MethodPost, fmt.Sprintf("/services/haproxy/transactions?version=%d", version), "", &tx); err != nil {
+		return err
+	}
+	body := fmt.Sprintf(`{"name":%q,"mode":"http","balance":{"algorithm":"roundrobin"}}`, name)
+	_, err := apiDo(api, http.MethodPost, "/services/haproxy/configuration/backends?transaction_id="+tx.ID, body, nil)
+	if err == nil {
+		_, err = apiDo(api, http.MethodPut, "/services/haproxy/transactions/"+tx.ID, "", nil)
+	}
+	if err != nil {
+		apiDo(api, http.MethodDelete, "/services/haproxy/transactions/"+tx.ID, "", nil)
+	}
+	return err
+}
+
+// apiDo is one request to the API; an answer of 300 or more is an error
+// carrying the status.
+func apiDo(api *dpapitest.Real, method, path, body string, out any) (int, error) {
+	req, err := http.NewRequest(method, api.URL+path, strings.NewReader(body))
+	if err != nil {
+		return 0, err
+	}
+	req.SetBasicAuth(dpapitest.User, dpapitest.Password)
+	req.Header.Set("Content-Type", "application/json")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	if resp.StatusCode >= 300 {
+		return resp.StatusCode, fmt.Errorf("%s %s: HTTP %d", method, path, resp.StatusCode)
+	}
+	if out == nil {
+		return resp.StatusCode, nil
+	}
+	return resp.StatusCode, json.NewDecoder(resp.Body).Decode(out)
 }
