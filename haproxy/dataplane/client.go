@@ -79,6 +79,7 @@ type DataPlane struct {
 	weights map[string]int
 	// counters keeps the stats counters monotonic across reloads.
 	counters counters
+	removed  removedSet
 }
 
 // New checks cfg and returns a driver; it does not contact the API.

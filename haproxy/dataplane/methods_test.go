@@ -309,3 +309,26 @@ func TestEnableHealth(t *testing.T) {
 	}
 	wantErr(t, d.EnableHealth(c, "app_shadow", "zz"), haproxy.ErrNotFound)
 }
+
+// A server this driver removed that a worker runs again (a reload in
+// flight at the removal read the configuration just before it) is deleted
+// from the running HAProxy at the next stats read; one it did not remove
+// is left alone.
+func TestSweepRemoved(t *testing.T) {
+	f, d := newFake(t)
+	c := ctx(t)
+	wantErr(t, d.RemoveServer(c, "app", "a2", time.Second), nil)
+	f.Do(func(f *dpapitest.Fake) {
+		f.SetLive("app", "a2", dpapitest.Live{Addr: "127.0.0.1", Port: 9002, Admin: "maint", Op: "down"})
+		f.SetLive("app", "x9", dpapitest.Live{Addr: "127.0.0.1", Port: 9009, Admin: "maint", Op: "down"})
+	})
+	if _, err := d.Stats(c); err != nil {
+		t.Fatal(err)
+	}
+	if _, ok := f.Server("app", "a2"); ok {
+		t.Error("removed server running again was not deleted")
+	}
+	if _, ok := f.Server("app", "x9"); !ok {
+		t.Error("a server this driver never removed was deleted")
+	}
+}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sync"
 	"time"
 
 	"github.com/shadowscale/shadowscale/haproxy"
@@ -49,8 +50,71 @@ func (d *DataPlane) RemoveServer(ctx context.Context, backend, server string, wa
 		return err
 	}
 	delete(d.weights, backend+"/"+server)
+	d.removed.mark(backend, server, time.Now())
 	d.log.Info("server removed", "backend", backend, "server", server)
 	return nil
+}
+
+// removedSet remembers the servers this driver removed, for a while: a
+// reload in flight at a removal may start a worker from the configuration
+// read just before it, which runs the server again (in MAINT, without
+// traffic). Stats, read every tick, deletes such a server from the running
+// HAProxy when it sees it.
+type removedSet struct {
+	mu    sync.Mutex
+	names map[string]time.Time // backend/server → when removed
+}
+
+// sweepFor is how long a removal is remembered.
+const sweepFor = 2 * time.Minute
+
+func (r *removedSet) mark(backend, server string, now time.Time) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.names == nil {
+		r.names = map[string]time.Time{}
+	}
+	r.names[backend+"/"+server] = now
+}
+
+func (r *removedSet) forget(backend, server string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	delete(r.names, backend+"/"+server)
+}
+
+// due returns the remembered servers that st still shows, forgetting
+// those remembered long enough.
+func (r *removedSet) due(st haproxy.Stats, now time.Time) []haproxy.StatRow {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	var out []haproxy.StatRow
+	for k, at := range r.names {
+		if now.Sub(at) > sweepFor {
+			delete(r.names, k)
+		}
+	}
+	for _, row := range st.Servers {
+		if _, ok := r.names[row.Proxy+"/"+row.Server]; ok {
+			out = append(out, row)
+		}
+	}
+	return out
+}
+
+// sweep deletes from the running HAProxy the servers this driver removed
+// that a worker runs again, in MAINT (one attempt each; the next read
+// retries).
+func (d *DataPlane) sweep(ctx context.Context, st haproxy.Stats) {
+	for _, row := range d.removed.due(st, time.Now()) {
+		if row.Status != "MAINT" {
+			continue
+		}
+		err := d.call(ctx, "sweep removed server", http.MethodDelete, runtimeServers+"/"+esc(row.Server), url.Values{"backend": {row.Proxy}}, nil, nil)
+		if err == nil || isNotFound(err) {
+			d.log.Info("removed server ran again after a reload; deleted it", "backend", row.Proxy, "server", row.Server)
+		}
+	}
 }
 
 // waitIdle waits until the server has no sessions and no queue.

@@ -165,6 +165,7 @@ func (d *DataPlane) AddServer(ctx context.Context, backend string, s haproxy.Ser
 		return err
 	}
 	d.weights[backend+"/"+s.Name] = s.Weight
+	d.removed.forget(backend, s.Name)
 	d.log.Info("server added", "backend", backend, "server", s.Name, "addr", s.Addr, "port", s.Port)
 	return nil
 }

@@ -14,6 +14,14 @@ import (
 // /services/haproxy/stats/native (one collection per runtime socket). Its
 // counters do not reset when HAProxy reloads (see counters).
 func (d *DataPlane) Stats(ctx context.Context) (haproxy.Stats, error) {
+	st, err := d.readStats(ctx)
+	if err == nil {
+		d.sweep(ctx, st)
+	}
+	return st, err
+}
+
+func (d *DataPlane) readStats(ctx context.Context) (haproxy.Stats, error) {
 	// Reads are serialized so that the counters are adjusted in the order
 	// HAProxy produced them: two concurrent reads finishing out of order
 	// would look like a reset.

@@ -20,6 +20,15 @@ func (f *Fake) Server(backend, server string) (Live, bool) {
 	return *l, true
 }
 
+// SetLive makes HAProxy run a server with the given live state (call
+// inside Do), e.g. one a reload in flight brought back.
+func (f *Fake) SetLive(backend, server string, l Live) {
+	if f.live[backend] == nil {
+		f.live[backend] = map[string]*Live{}
+	}
+	f.live[backend][server] = &l
+}
+
 // Live returns the live state of a server for changes inside Do, or nil.
 func (f *Fake) Live(backend, server string) *Live { return f.live[backend][server] }
 
