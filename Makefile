@@ -11,6 +11,11 @@ TRACES ?= $(ROOT)/../shared/data/traces
 export ONNXRUNTIME_LIB ?= $(CACHE)/lib/libonnxruntime.so
 export INFLUXD ?= $(CACHE)/bin/influxd
 export SHADOWSCALE_TRACES ?= $(TRACES)
+export DATAPLANEAPI ?= $(CACHE)/bin/dataplaneapi
+export HAPROXY_32 ?= $(CACHE)/bin/haproxy-3.2
+# The suites that drive a real HAProxy run once more against 3.2 LTS (the
+# first run uses Debian's 2.6).
+HAPROXY_MATRIX := ./haproxy/ ./scheduler/adapt/
 
 .PHONY: setup build test gotest pytest bench demo lint train
 
@@ -29,6 +34,7 @@ test: setup lint gotest pytest
 
 gotest:
 	SHADOWSCALE_STRICT=1 $(GO) test -race -count=1 -timeout 20m ./...
+	SHADOWSCALE_STRICT=1 SHADOWSCALE_HAPROXY=$(HAPROXY_32) $(GO) test -race -count=1 -timeout 10m $(HAPROXY_MATRIX)
 
 pytest:
 	@if [ -d training/tests ]; then cd training && SHADOWSCALE_STRICT=1 $(PYTHON) -m pytest -q tests; fi

@@ -9,7 +9,8 @@ mkdir -p "$cache/bin" "$cache/lib"
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
-apt_pkgs=(haproxy wrk socat etcd-server python3-torch python3-onnx python3-numpy python3-tqdm python3-pytest libopenblas0)
+apt_pkgs=(haproxy wrk socat etcd-server python3-torch python3-onnx python3-numpy python3-tqdm python3-pytest libopenblas0
+  build-essential libssl-dev libpcre2-dev zlib1g-dev liblua5.4-dev) # the last five build HAProxy 3.2
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")
@@ -40,4 +41,49 @@ if [ ! -x "$cache/bin/influxd" ]; then
   GOBIN="$cache/bin" GOFLAGS=-mod=mod go install -ldflags "-X main.version=1.8.3" \
     github.com/influxdata/influxdb/cmd/influxd@v1.8.3
 fi
-log "ready: haproxy $(haproxy -v | head -1 | awk '{print $3}'), onnxruntime $ort_ver, influxd $("$cache/bin/influxd" version 2>/dev/null | awk '{print $2}')"
+vendor="$root/../shared/vendor"
+
+# build_once NAME CHECK CMD...: unless CHECK succeeds (the result is there,
+# in the right version), runs CMD in a fresh temp dir under the cache (its
+# first argument is that dir); a lock keeps two set-ups sharing the cache
+# from building the same thing at once, and CMD moves its result into place
+# only when complete.
+build_once() {
+  local name=$1 check=$2
+  shift 2
+  "$check" && return 0
+  mkdir -p "$cache/tmp"
+  exec 9>"$cache/tmp/$name.lock"
+  flock 9
+  if ! "$check"; then
+    local work
+    work=$(mktemp -d "$cache/tmp/$name.XXXXXX")
+    log "building $name (once; a few minutes)"
+    local t0=$SECONDS
+    "$@" "$work"
+    log "built $name in $((SECONDS - t0)) s"
+    rm -rf "$work"
+  fi
+  exec 9>&-
+}
+
+# The real Data Plane API v2.9.9, to test the Data Plane driver against the program itself.
+build_dataplaneapi() {
+  tar xzf "$vendor/dataplaneapi-2.9.9.tar.gz" -C "$1"
+  (cd "$1/dataplaneapi-2.9.9" && GOFLAGS=-mod=mod go build -o "$1/dataplaneapi" \
+    -ldflags "-X main.GitTag=v2.9.9 -X main.GitCommit=d12243aa -X main.GitDirty=" ./cmd/dataplaneapi)
+  mv "$1/dataplaneapi" "$cache/bin/dataplaneapi"
+}
+have_dataplaneapi() { [ -x "$cache/bin/dataplaneapi" ] && "$cache/bin/dataplaneapi" --version 2>/dev/null | grep -q 'v2\.9\.9'; }
+build_once dataplaneapi have_dataplaneapi build_dataplaneapi
+
+# HAProxy 3.2 LTS beside Debian's 2.6: the drivers are tested against both.
+build_haproxy32() {
+  tar xzf "$vendor/haproxy-3.2.0.tar.gz" -C "$1"
+  make -s -C "$1/haproxy-3.2.0" -j2 TARGET=linux-glibc USE_OPENSSL=1 USE_PCRE2=1 USE_ZLIB=1 USE_PROMEX=1 USE_LUA=1 >/dev/null
+  mv "$1/haproxy-3.2.0/haproxy" "$cache/bin/haproxy-3.2"
+}
+have_haproxy32() { [ -x "$cache/bin/haproxy-3.2" ] && "$cache/bin/haproxy-3.2" -v 2>/dev/null | grep -q 'version 3\.2\.0'; }
+build_once haproxy-3.2 have_haproxy32 build_haproxy32
+
+log "ready: haproxy $(haproxy -v | head -1 | awk '{print $3}'), onnxruntime $ort_ver, influxd $("$cache/bin/influxd" version 2>/dev/null | awk '{print $2}'), haproxy-3.2 $("$cache/bin/haproxy-3.2" -v | head -1 | awk '{print $3}'), dataplaneapi $("$cache/bin/dataplaneapi" --version 2>/dev/null | head -1 | awk '{print $5}')"

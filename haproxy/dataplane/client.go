@@ -1,9 +1,25 @@
-// Package dataplane drives HAProxy through the Data Plane API v2 over HTTP,
-// with the same methods and errors as haproxy.Runtime: live changes via
-// the runtime endpoints, persistence via configuration transactions (with
-// version handling and bounded retries), the traffic share via the runtime
-// map endpoints, stats via /services/haproxy/stats/native. Request and
-// response bodies are client-native's models.
+// Package dataplane drives HAProxy through the Data Plane API v2 (the
+// program v2.9, in front of HAProxy 2.6 or 3.2) over HTTP, with the same
+// methods and errors as haproxy.Runtime. What the real API can and cannot
+// do decides the design:
+//
+//   - A server is added to the configuration checked, not in maintenance,
+//     at weight 0: HAProxy checks it from the reload on but sends it no
+//     traffic. (Servers in MAINT are never checked, v2 has no endpoint to
+//     enable checks, and its runtime add drops every option but "check".)
+//     SetState(ready) gives it its weight once its check passed.
+//   - Weight and maintenance changes are configuration PUTs the API
+//     applies through the runtime API without a reload; drain is set live
+//     and kept as weight 0 in the configuration, so it survives a reload
+//     even without the server-state file.
+//   - Adds and deletes reload; the API's reload agent makes one reload of
+//     all changes within its --reload-delay, so a pool's adds cost one
+//     reload and its removals another.
+//   - Every write carries the configuration version; a conflict (another
+//     client wrote in between) is re-read and retried.
+//
+// The traffic share goes through the runtime map endpoints, stats through
+// /services/haproxy/stats/native. Bodies are client-native's models.
 package dataplane
 
 import (
@@ -57,6 +73,13 @@ type DataPlane struct {
 	hc   *http.Client
 	log  *slog.Logger
 	mu   sync.Mutex // serializes changes
+	// weights are the serving weights of servers this driver added or
+	// drained (a server out of rotation is configured at weight 0); a
+	// server it does not know gets 100 when set ready.
+	weights map[string]int
+	// counters keeps the stats counters monotonic across reloads.
+	counters counters
+	removed  removedSet
 }
 
 // New checks cfg and returns a driver; it does not contact the API.
@@ -87,7 +110,7 @@ func New(cfg Config, log *slog.Logger) (*DataPlane, error) {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &DataPlane{cfg: cfg, base: u, hc: hc, log: log.With("node", cfg.Name)}, nil
+	return &DataPlane{cfg: cfg, base: u, hc: hc, log: log.With("node", cfg.Name), weights: map[string]int{}}, nil
 }
 
 // Name is the node's name.
@@ -99,29 +122,36 @@ func (d *DataPlane) Name() string { return d.cfg.Name }
 // *haproxy.Error wrapping a sentinel (and an *apiError when the API
 // answered).
 func (d *DataPlane) call(ctx context.Context, op, method, path string, q url.Values, in, out any) error {
+	_, err := d.callStatus(ctx, op, method, path, q, in, out)
+	return err
+}
+
+// callStatus is call that also returns the HTTP status of a success
+// (200, 201, 202 or 204).
+func (d *DataPlane) callStatus(ctx context.Context, op, method, path string, q url.Values, in, out any) (int, error) {
 	var body []byte
 	if in != nil {
 		var err error
 		if body, err = json.Marshal(in); err != nil {
-			return d.fail(op, method, path, q, fmt.Errorf("encode request: %w", err))
+			return 0, d.fail(op, method, path, q, fmt.Errorf("encode request: %w", err))
 		}
 	}
 	for attempt := 0; ; attempt++ {
-		err := d.once(ctx, method, path, q, body, out)
+		st, err := d.once(ctx, method, path, q, body, out)
 		if err == nil {
-			return nil
+			return st, nil
 		}
 		if method == http.MethodPost || !transient(err) || attempt >= d.cfg.Retries || ctx.Err() != nil {
-			return d.fail(op, method, path, q, err)
+			return 0, d.fail(op, method, path, q, err)
 		}
 		d.log.Warn("data plane api transient error, retrying", "op", op, "attempt", attempt+1, "err", err)
 		if err := sleep(ctx, d.cfg.RetryDelay*time.Duration(attempt+1)); err != nil {
-			return d.fail(op, method, path, q, err)
+			return 0, d.fail(op, method, path, q, err)
 		}
 	}
 }
 
-func (d *DataPlane) once(ctx context.Context, method, path string, q url.Values, body []byte, out any) error {
+func (d *DataPlane) once(ctx context.Context, method, path string, q url.Values, body []byte, out any) (int, error) {
 	u := *d.base
 	u.Path = strings.TrimSuffix(u.Path, "/") + path
 	u.RawQuery = q.Encode()
@@ -131,7 +161,7 @@ func (d *DataPlane) once(ctx context.Context, method, path string, q url.Values,
 	}
 	req, err := http.NewRequestWithContext(ctx, method, u.String(), rd)
 	if err != nil {
-		return err
+		return 0, err
 	}
 	req.SetBasicAuth(d.cfg.User, d.cfg.Password)
 	req.Header.Set("Accept", "application/json")
@@ -141,25 +171,25 @@ func (d *DataPlane) once(ctx context.Context, method, path string, q url.Values,
 	resp, err := d.hc.Do(req)
 	if err != nil {
 		if ctx.Err() != nil {
-			return ctx.Err()
+			return 0, ctx.Err()
 		}
-		return &netError{err}
+		return 0, &netError{err}
 	}
 	defer resp.Body.Close()
 	data, err := io.ReadAll(io.LimitReader(resp.Body, 32<<20))
 	if err != nil {
-		return &netError{err}
+		return 0, &netError{err}
 	}
 	if resp.StatusCode >= 300 {
-		return newAPIError(resp.StatusCode, data)
+		return 0, newAPIError(resp.StatusCode, data)
 	}
 	if out == nil || len(bytes.TrimSpace(data)) == 0 {
-		return nil
+		return resp.StatusCode, nil
 	}
 	if err := json.Unmarshal(data, out); err != nil {
-		return fmt.Errorf("decode %d response: %w", resp.StatusCode, err)
+		return 0, fmt.Errorf("decode %d response: %w", resp.StatusCode, err)
 	}
-	return nil
+	return resp.StatusCode, nil
 }
 
 // fail wraps err into the *haproxy.Error callers branch on.

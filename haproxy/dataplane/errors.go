@@ -31,16 +31,18 @@ func newAPIError(status int, body []byte) *apiError {
 func (e *apiError) Error() string { return fmt.Sprintf("HTTP %d", e.Status) }
 
 // Unwrap maps the answer to a sentinel the way the real API v2.9 answers
-// HAProxy 2.6: an unknown server or backend on the runtime endpoints is a
-// 500 "no data for be/srv: not found", not a 404; an invalid value a 422
-// (go-swagger's validation status); a stale version 409; an outdated
-// transaction 406.
+// (HAProxy 2.6 and 3.2): an unknown runtime server is 404 on GET and
+// DELETE but 500 "no data for be/srv: not found" on PUT; an add to an
+// unknown backend through the configuration is 400 "missing parent:
+// backend … does not exist"; an invalid value 422; a stale version 409
+// ("version mismatch"), a duplicate name 409 too; an outdated transaction
+// 406.
 func (e *apiError) Unwrap() error {
 	msg := strings.ToLower(e.Message)
 	switch {
 	case strings.Contains(msg, "still has connections"):
 		return haproxy.ErrHasConnections
-	case e.Status == http.StatusNotFound, strings.Contains(msg, "not found"):
+	case e.Status == http.StatusNotFound, strings.Contains(msg, "not found"), strings.Contains(msg, "does not exist"):
 		return haproxy.ErrNotFound
 	case e.Status == http.StatusConflict, e.Status == http.StatusNotAcceptable:
 		return haproxy.ErrConflict

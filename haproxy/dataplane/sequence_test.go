@@ -11,26 +11,31 @@ import (
 )
 
 // TestSequence walks a whole warm-up and cutover against the fake: add two
-// shadow servers in maintenance, wait until healthy, ready them, share
-// 1 → 5 → 100 %, drain and remove the old servers, reload, and checks the
-// live state and the persisted configuration after each step.
+// shadow servers (checked, weight 0: one reload for both), wait until
+// healthy, ready them, share 1 → 5 → 100 %, drain and remove the old
+// servers, reload, and checks the live state and the persisted
+// configuration after each step and the reloads it cost.
 func TestSequence(t *testing.T) {
 	f, d := newFake(t)
 	c := ctx(t)
-	for i, name := range []string{"s1", "s2"} {
+	names := []string{"s1", "s2"}
+	for i, name := range names {
 		wantErr(t, d.AddServer(c, "app_shadow", spec(name, 9101+i)), nil)
+		if conf, ok := f.Config("app_shadow", name); !ok || conf.Maintenance != "" || conf.Check != "enabled" || *conf.Weight != 0 {
+			t.Fatalf("added %s not configured checked at weight 0: %+v", name, conf)
+		}
+	}
+	waitReload(t, f, 1)
+	for i, name := range names {
+		wantErr(t, d.WaitHealthy(c, "app_shadow", name, 5*time.Second), nil)
 		st, err := d.Server(c, "app_shadow", name)
 		wantErr(t, err, nil)
-		if st.Admin != haproxy.StateMaint || st.Weight != 100 || st.Port != 9101+i {
-			t.Fatalf("added %s: %+v, want maint, weight 100", name, st)
+		if st.Admin != haproxy.StateReady || st.Weight != 0 || st.Port != 9101+i {
+			t.Fatalf("added %s: %+v, want ready at weight 0", name, st)
 		}
-		if conf, ok := f.Config("app_shadow", name); !ok || conf.Maintenance != "enabled" || conf.Check != "enabled" {
-			t.Fatalf("added %s not persisted in maintenance with checks: %+v", name, conf)
-		}
-		wantErr(t, d.WaitHealthy(c, "app_shadow", name, 5*time.Second), nil)
 		wantErr(t, d.SetState(c, "app_shadow", name, haproxy.StateReady), nil)
-		if conf, _ := f.Config("app_shadow", name); conf.Maintenance != "disabled" {
-			t.Fatalf("ready %s: persisted maintenance %q", name, conf.Maintenance)
+		if conf, _ := f.Config("app_shadow", name); *conf.Weight != 100 {
+			t.Fatalf("ready %s: configured weight %d", name, *conf.Weight)
 		}
 	}
 	for _, pct := range []int{1, 5, 100} {
@@ -52,11 +57,15 @@ func TestSequence(t *testing.T) {
 			t.Fatalf("removed %s still in the configuration", old)
 		}
 	}
+	waitReload(t, f, 2)
+	if n := f.Reloads(); n != 2 {
+		t.Fatalf("%d reloads, want 2 (the adds, the removals)", n)
+	}
 	wantErr(t, d.Reload(c), nil)
 	shadow, err := d.ListServers(c, "app_shadow")
 	wantErr(t, err, nil)
-	if len(shadow) != 2 || shadow[0].Admin != haproxy.StateReady || shadow[1].Admin != haproxy.StateReady {
-		t.Fatalf("after reload shadow servers %+v, want s1, s2 ready", shadow)
+	if len(shadow) != 2 || shadow[0].Admin != haproxy.StateReady || shadow[1].Admin != haproxy.StateReady || shadow[0].Weight != 100 {
+		t.Fatalf("after reload shadow servers %+v, want s1, s2 ready at weight 100", shadow)
 	}
 	if old, _ := d.ListServers(c, "app"); len(old) != 0 {
 		t.Fatalf("after reload old servers %+v, want none", old)

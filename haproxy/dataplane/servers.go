@@ -1,9 +1,7 @@
 package dataplane
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -17,39 +15,85 @@ import (
 const (
 	runtimeServers = "/services/haproxy/runtime/servers"
 	configServers  = "/services/haproxy/configuration/servers"
+	configBackends = "/services/haproxy/configuration/backends"
+	// PendingStatus is the Status of a server the configuration holds but
+	// HAProxy does not run yet: the reload that starts it is still to come.
+	PendingStatus = "pending reload"
 )
 
-// ListServers returns the servers of backend: admin and operational state
-// from the runtime endpoint, weight, status, check and sessions from the
-// stats.
+// ListServers returns the servers of backend: those HAProxy runs (admin
+// and operational state from the runtime endpoint; weight, status, check
+// and sessions from the stats) and those only configured so far (Status
+// PendingStatus), so nothing the configuration holds goes unseen. An
+// unknown backend is an error wrapping ErrNotFound (the API answers an
+// empty list for it).
 func (d *DataPlane) ListServers(ctx context.Context, backend string) ([]haproxy.ServerStatus, error) {
 	if err := haproxy.CheckName("backend", backend); err != nil {
 		return nil, d.invalid("list servers", "%v", err)
 	}
+	op := "list servers of " + backend
 	var rs models.RuntimeServers
-	if err := d.call(ctx, "list servers of "+backend, http.MethodGet, runtimeServers, url.Values{"backend": {backend}}, nil, &rs); err != nil {
+	if err := d.call(ctx, op, http.MethodGet, runtimeServers, url.Values{"backend": {backend}}, nil, &rs); err != nil {
 		return nil, err
 	}
 	stats, err := d.Stats(ctx)
 	if err != nil {
 		return nil, err
 	}
+	if err := d.backendExists(ctx, op, backend, stats); err != nil {
+		return nil, err
+	}
+	var conf struct {
+		Data models.Servers `json:"data"`
+	}
+	if err := d.call(ctx, op+": configuration", http.MethodGet, configServers, url.Values{"backend": {backend}}, nil, &conf); err != nil {
+		return nil, err
+	}
 	out := make([]haproxy.ServerStatus, 0, len(rs))
+	live := map[string]bool{}
 	for _, s := range rs {
 		if s != nil {
 			out = append(out, status2(backend, s, stats))
+			live[s.Name] = true
+		}
+	}
+	for _, s := range conf.Data {
+		if s != nil && !live[s.Name] {
+			out = append(out, pending(backend, s))
 		}
 	}
 	return out, nil
 }
 
-// Server returns one server's status or an error wrapping ErrNotFound.
+// backendExists refuses a backend that neither HAProxy nor the
+// configuration has.
+func (d *DataPlane) backendExists(ctx context.Context, op, backend string, stats haproxy.Stats) error {
+	if _, ok := stats.Row("backend", backend, ""); ok {
+		return nil
+	}
+	err := d.call(ctx, op+": backend", http.MethodGet, configBackends+"/"+esc(backend), nil, nil, nil)
+	if isNotFound(err) {
+		return &haproxy.Error{Node: d.Name(), Op: op, Message: "no backend " + backend + " in HAProxy or its configuration", Err: haproxy.ErrNotFound}
+	}
+	return err
+}
+
+// Server returns one server's status (running or only configured) or an
+// error wrapping ErrNotFound.
 func (d *DataPlane) Server(ctx context.Context, backend, server string) (haproxy.ServerStatus, error) {
 	if err := names(backend, server); err != nil {
 		return haproxy.ServerStatus{}, d.invalid("get server", "%v", err)
 	}
-	var rs models.RuntimeServer
-	if err := d.call(ctx, "get server "+backend+"/"+server, http.MethodGet, runtimeServers+"/"+esc(server), url.Values{"backend": {backend}}, nil, &rs); err != nil {
+	op := "get server " + backend + "/" + server
+	rs, err := d.liveServer(ctx, op, backend, server)
+	if isNotFound(err) {
+		conf, _, cerr := d.configServer(ctx, op, backend, server)
+		if cerr != nil {
+			return haproxy.ServerStatus{}, err // the runtime's not found
+		}
+		return pending(backend, &conf), nil
+	}
+	if err != nil {
 		return haproxy.ServerStatus{}, err
 	}
 	stats, err := d.Stats(ctx)
@@ -57,6 +101,12 @@ func (d *DataPlane) Server(ctx context.Context, backend, server string) (haproxy
 		return haproxy.ServerStatus{}, err
 	}
 	return status2(backend, &rs, stats), nil
+}
+
+func (d *DataPlane) liveServer(ctx context.Context, op, backend, server string) (models.RuntimeServer, error) {
+	var rs models.RuntimeServer
+	err := d.call(ctx, op, http.MethodGet, runtimeServers+"/"+esc(server), url.Values{"backend": {backend}}, nil, &rs)
+	return rs, err
 }
 
 // status2 joins a runtime server with its stats row.
@@ -73,10 +123,27 @@ func status2(backend string, s *models.RuntimeServer, stats haproxy.Stats) hapro
 	return st
 }
 
-// AddServer adds a server to backend in maintenance with health checks
-// configured, live (runtime endpoint) and in the configuration (one
-// transaction, written "disabled" so a reload keeps it out of rotation).
-// When persisting fails the live server is deleted again.
+// pending is a configured server HAProxy does not run yet.
+func pending(backend string, s *models.Server) haproxy.ServerStatus {
+	st := haproxy.ServerStatus{Backend: backend, Name: s.Name, Addr: s.Address, Admin: haproxy.StateReady, Status: PendingStatus}
+	if s.Maintenance == "enabled" {
+		st.Admin = haproxy.StateMaint
+	}
+	if s.Port != nil {
+		st.Port = int(*s.Port)
+	}
+	if s.Weight != nil {
+		st.Weight = int(*s.Weight)
+	}
+	return st
+}
+
+// AddServer adds a checked server at weight 0 to backend's configuration
+// (see the package comment); HAProxy runs it from the API's next reload.
+// It does not wait for that reload, so that adds made together share it;
+// WaitHealthy and ListServers see the server meanwhile. Adding a server
+// that is already configured at the same address is not an error (a
+// retry after a lost answer).
 func (d *DataPlane) AddServer(ctx context.Context, backend string, s haproxy.ServerSpec) error {
 	if err := haproxy.CheckName("backend", backend); err != nil {
 		return d.invalid("add server", "%v", err)
@@ -87,32 +154,31 @@ func (d *DataPlane) AddServer(ctx context.Context, backend string, s haproxy.Ser
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	op := "add server " + backend + "/" + s.Name
-	q := url.Values{"backend": {backend}}
-	if err := d.call(ctx, op, http.MethodPost, runtimeServers, q, runtimeAdd(s), nil); err != nil {
-		return err
-	}
-	err := d.persist(ctx, op, false, func(ctx context.Context, tx string) error {
-		return d.call(ctx, op+": persist", http.MethodPost, configServers, txQuery(tx, backend), configServer(s), nil)
-	})
-	if err != nil {
-		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), d.cfg.Timeout)
-		defer cancel()
-		if derr := d.call(uctx, op+": undo", http.MethodDelete, runtimeServers+"/"+esc(s.Name), q, nil, nil); derr != nil {
-			d.log.Error("undo add server", "backend", backend, "server", s.Name, "err", derr)
+	err := d.createConfig(ctx, op, backend, newServer(s))
+	if err != nil && (errors.Is(err, haproxy.ErrConflict) || errors.Is(err, haproxy.ErrUnavailable)) {
+		if conf, _, cerr := d.configServer(ctx, op, backend, s.Name); cerr == nil &&
+			conf.Address == s.Addr && conf.Port != nil && int(*conf.Port) == s.Port {
+			err = nil
 		}
+	}
+	if err != nil {
 		return err
 	}
+	d.weights[backend+"/"+s.Name] = s.Weight
+	d.removed.forget(backend, s.Name)
 	d.log.Info("server added", "backend", backend, "server", s.Name, "addr", s.Addr, "port", s.Port)
 	return nil
 }
 
-// WaitHealthy waits until the server's check passes (L7OK, L6OK, L4OK)
-// while its admin state is unchanged. The Data Plane API v2 has no
-// "enable health" endpoint: checks of a server added at run time start
-// once the reload that follows its persisting commit has run.
+// WaitHealthy makes sure the server is checked (EnableHealth, as the
+// runtime driver does) and waits until its check passes (L7OK, L6OK,
+// L4OK). A server added a moment ago waits for the reload that starts it.
 func (d *DataPlane) WaitHealthy(ctx context.Context, backend, server string, timeout time.Duration) error {
 	if err := names(backend, server); err != nil {
 		return d.invalid("wait healthy", "%v", err)
+	}
+	if err := d.EnableHealth(ctx, backend, server); err != nil {
+		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
@@ -129,153 +195,9 @@ func (d *DataPlane) WaitHealthy(ctx context.Context, backend, server string, tim
 		}
 		if sleep(ctx, 50*time.Millisecond) != nil {
 			return &haproxy.Error{Node: d.Name(), Op: "wait healthy " + backend + "/" + server,
-				Message: fmt.Sprintf("after %s check status %q (%s)", timeout, last.CheckStatus, last.CheckDesc), Err: haproxy.ErrNotHealthy}
+				Message: fmt.Sprintf("after %s status %q, check %q (%s)", timeout, last.Status, last.CheckStatus, last.CheckDesc), Err: haproxy.ErrNotHealthy}
 		}
 	}
-}
-
-// SetWeight sets the server's absolute weight (0–256) in the
-// configuration. The runtime server endpoint of v2.9 carries no weight:
-// the API applies the committed change with its reload.
-func (d *DataPlane) SetWeight(ctx context.Context, backend, server string, weight int) error {
-	if err := names(backend, server); err != nil {
-		return d.invalid("set weight", "%v", err)
-	}
-	if weight < 0 || weight > 256 {
-		return d.invalid("set weight", "weight %d for %s/%s not in 0..256", weight, backend, server)
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	w := int64(weight)
-	return d.editServer(ctx, "set weight of "+backend+"/"+server, backend, server, func(s *models.Server) { s.Weight = &w })
-}
-
-// SetState sets the server's admin state live and persists maintenance
-// ("disabled" in the configuration; drain is runtime-only, as with the
-// runtime driver).
-func (d *DataPlane) SetState(ctx context.Context, backend, server string, state haproxy.State) error {
-	if err := names(backend, server); err != nil {
-		return d.invalid("set state", "%v", err)
-	}
-	if state != haproxy.StateReady && state != haproxy.StateDrain && state != haproxy.StateMaint {
-		return d.invalid("set state", "state %q for %s/%s (want ready, drain or maint)", state, backend, server)
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	return d.setState(ctx, backend, server, state)
-}
-
-func (d *DataPlane) setState(ctx context.Context, backend, server string, state haproxy.State) error {
-	op := "set state of " + backend + "/" + server
-	body := &models.RuntimeServer{AdminState: string(state)}
-	if err := d.call(ctx, op, http.MethodPut, runtimeServers+"/"+esc(server), url.Values{"backend": {backend}}, body, nil); err != nil {
-		return err
-	}
-	return d.editServer(ctx, op, backend, server, func(s *models.Server) {
-		switch {
-		case state == haproxy.StateMaint:
-			s.Maintenance = "enabled"
-		case s.Maintenance != "": // unset already means in rotation
-			s.Maintenance = "disabled"
-		}
-	})
-}
-
-// editServer reads a server's configuration inside a transaction, edits it
-// and writes it back.
-func (d *DataPlane) editServer(ctx context.Context, op, backend, server string, edit func(*models.Server)) error {
-	return d.persist(ctx, op, false, func(ctx context.Context, tx string) error {
-		var got struct {
-			Data models.Server `json:"data"`
-		}
-		path := configServers + "/" + esc(server)
-		if err := d.call(ctx, op+": read configuration", http.MethodGet, path, txQuery(tx, backend), nil, &got); err != nil {
-			return err
-		}
-		before, _ := json.Marshal(&got.Data)
-		edit(&got.Data)
-		if after, _ := json.Marshal(&got.Data); bytes.Equal(before, after) {
-			return errNoChange
-		}
-		return d.call(ctx, op+": persist", http.MethodPut, path, txQuery(tx, backend), &got.Data, nil)
-	})
-}
-
-// RemoveServer puts the server in maintenance (if it is not already),
-// waits up to wait for its connections to end, deletes it live and from
-// the configuration. When connections remain it returns an error wrapping
-// ErrHasConnections and leaves the server in maintenance.
-func (d *DataPlane) RemoveServer(ctx context.Context, backend, server string, wait time.Duration) error {
-	if err := names(backend, server); err != nil {
-		return d.invalid("remove server", "%v", err)
-	}
-	st, err := d.Server(ctx, backend, server)
-	if err != nil {
-		return err
-	}
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if st.Admin != haproxy.StateMaint {
-		if err := d.setState(ctx, backend, server, haproxy.StateMaint); err != nil {
-			return err
-		}
-	}
-	op := "remove server " + backend + "/" + server
-	if err := d.deleteLive(ctx, op, backend, server, wait); err != nil {
-		return err
-	}
-	err = d.persist(ctx, op, false, func(ctx context.Context, tx string) error {
-		err := d.call(ctx, op+": persist", http.MethodDelete, configServers+"/"+esc(server), txQuery(tx, backend), nil, nil)
-		if errors.Is(err, haproxy.ErrNotFound) {
-			return nil // a runtime-only server
-		}
-		return err
-	})
-	if err == nil {
-		d.log.Info("server removed", "backend", backend, "server", server)
-	}
-	return err
-}
-
-// deleteLive retries the runtime delete while HAProxy refuses it for
-// remaining connections, until wait has passed.
-func (d *DataPlane) deleteLive(ctx context.Context, op, backend, server string, wait time.Duration) error {
-	deadline := time.Now().Add(wait)
-	for {
-		err := d.call(ctx, op, http.MethodDelete, runtimeServers+"/"+esc(server), url.Values{"backend": {backend}}, nil, nil)
-		if !errors.Is(err, haproxy.ErrHasConnections) {
-			return err
-		}
-		if time.Now().After(deadline) {
-			var e *haproxy.Error
-			if errors.As(err, &e) {
-				if st, serr := d.Server(ctx, backend, server); serr == nil {
-					e.Message += fmt.Sprintf(" (still %d sessions, %d queued after waiting %s)", st.Sessions, st.Queue, wait)
-				}
-			}
-			return err
-		}
-		if err := sleep(ctx, 50*time.Millisecond); err != nil {
-			return err
-		}
-	}
-}
-
-func runtimeAdd(s haproxy.ServerSpec) *models.RuntimeAddServer {
-	port, w, inter := int64(s.Port), int64(s.Weight), s.CheckInter.Milliseconds()
-	m := &models.RuntimeAddServer{Name: s.Name, Address: s.Addr, Port: &port, Weight: &w,
-		Check: "enabled", Inter: &inter, Maintenance: "enabled"}
-	if s.SlowStart > 0 {
-		ss := s.SlowStart.Milliseconds()
-		m.Slowstart = &ss
-	}
-	return m
-}
-
-func configServer(s haproxy.ServerSpec) *models.Server {
-	a := runtimeAdd(s)
-	return &models.Server{Name: s.Name, Address: s.Addr, Port: a.Port, ServerParams: models.ServerParams{
-		Weight: a.Weight, Check: "enabled", Inter: a.Inter, Maintenance: "enabled", Slowstart: a.Slowstart}}
 }
 
 func names(backend, server string) error {

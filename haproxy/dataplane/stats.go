@@ -11,8 +11,22 @@ import (
 )
 
 // Stats reads live stats for every frontend, backend and server from
-// /services/haproxy/stats/native (one collection per runtime socket).
+// /services/haproxy/stats/native (one collection per runtime socket). Its
+// counters do not reset when HAProxy reloads (see counters).
 func (d *DataPlane) Stats(ctx context.Context) (haproxy.Stats, error) {
+	st, err := d.readStats(ctx)
+	if err == nil {
+		d.sweep(ctx, st)
+	}
+	return st, err
+}
+
+func (d *DataPlane) readStats(ctx context.Context) (haproxy.Stats, error) {
+	// Reads are serialized so that the counters are adjusted in the order
+	// HAProxy produced them: two concurrent reads finishing out of order
+	// would look like a reset.
+	d.counters.mu.Lock()
+	defer d.counters.mu.Unlock()
 	var colls models.NativeStats
 	const path = "/services/haproxy/stats/native"
 	err := d.call(ctx, "read stats", http.MethodGet, path, nil, nil, &colls)
@@ -39,5 +53,6 @@ func (d *DataPlane) Stats(ctx context.Context) (haproxy.Stats, error) {
 			out.Add(haproxy.RowFromNative(st))
 		}
 	}
+	d.counters.adjust(&out)
 	return out, nil
 }

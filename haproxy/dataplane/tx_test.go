@@ -13,11 +13,12 @@ import (
 	"github.com/shadowscale/shadowscale/haproxy/dataplane/dpapitest"
 )
 
-// TestTransactions covers the configuration-version handling: a stale
-// version (409) and a transaction outdated by another commit (406) start
-// over, bounded; a commit failing "haproxy -c" (400) surfaces HAProxy's
-// message; no transaction is left behind in any case.
-func TestTransactions(t *testing.T) {
+// TestVersions covers the configuration-version handling of a change: a
+// stale version (409, another client wrote in between) re-reads and
+// retries, bounded; a write failing "haproxy -c" (400) surfaces HAProxy's
+// message; transient errors are retried.
+func TestVersions(t *testing.T) {
+	const put = "PUT /services/haproxy/configuration/servers/{name}"
 	bump := func(f *dpapitest.Fake) { f.BumpVersion() }
 	tests := []struct {
 		name     string
@@ -25,24 +26,21 @@ func TestTransactions(t *testing.T) {
 		check    func(backend, server string, s models.Server) error
 		want     error
 		wantMsg  string
-		wantTxns int // transactions started
+		wantPuts int
 	}{
-		{name: "clean", wantTxns: 1},
-		{name: "409 version mismatch once", fault: dpapitest.Fault{Method: "POST", Template: "/services/haproxy/transactions", Before: bump}, wantTxns: 2},
-		{name: "409 beyond retries", fault: dpapitest.Fault{Method: "POST", Template: "/services/haproxy/transactions", Before: bump, Times: 100},
-			want: haproxy.ErrConflict, wantMsg: "version mismatch", wantTxns: 4},
-		{name: "406 outdated once", fault: dpapitest.Fault{Method: "PUT", Template: txOne, Before: bump}, wantTxns: 2},
-		{name: "406 beyond retries", fault: dpapitest.Fault{Method: "PUT", Template: txOne, Before: bump, Times: 100},
-			want: haproxy.ErrConflict, wantMsg: "outdated", wantTxns: 4},
-		{name: "400 commit fails haproxy -c", check: func(_, _ string, s models.Server) error {
+		{name: "clean", wantPuts: 1},
+		{name: "409 version mismatch once", fault: dpapitest.Fault{Method: "PUT", Template: cfgServer, Before: bump}, wantPuts: 2},
+		{name: "409 beyond retries", fault: dpapitest.Fault{Method: "PUT", Template: cfgServer, Before: bump, Times: 100},
+			want: haproxy.ErrConflict, wantMsg: "version mismatch", wantPuts: 4},
+		{name: "400 fails haproxy -c", check: func(_, _ string, s models.Server) error {
 			if s.Weight != nil && *s.Weight == 7 {
 				return errors.New("[ALERT] parsing [haproxy.cfg:20]: 'server a1': invalid weight")
 			}
 			return nil
-		}, want: haproxy.ErrRefused, wantMsg: "invalid weight", wantTxns: 1},
-		{name: "503 on commit is retried", fault: dpapitest.Fault{Method: "PUT", Template: txOne, Status: 503, Message: "busy"}, wantTxns: 1},
-		{name: "500 in the change", fault: dpapitest.Fault{Method: "PUT", Template: "/services/haproxy/configuration/servers/{name}", Status: 500, Message: "cannot write configuration"},
-			want: haproxy.ErrRefused, wantMsg: "cannot write", wantTxns: 1},
+		}, want: haproxy.ErrRefused, wantMsg: "invalid weight", wantPuts: 1},
+		{name: "503 is retried", fault: dpapitest.Fault{Method: "PUT", Template: cfgServer, Status: 503, Message: "busy"}, wantPuts: 2},
+		{name: "500 in the change", fault: dpapitest.Fault{Method: "PUT", Template: cfgServer, Status: 500, Message: "cannot write configuration"},
+			want: haproxy.ErrRefused, wantMsg: "cannot write", wantPuts: 1},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -57,15 +55,49 @@ func TestTransactions(t *testing.T) {
 			if tt.wantMsg != "" && !strings.Contains(err.Error(), tt.wantMsg) {
 				t.Fatalf("error %q does not carry the API's message %q", err, tt.wantMsg)
 			}
+			if got := count(f.Calls(), put); got != tt.wantPuts {
+				t.Fatalf("%d writes, want %d", got, tt.wantPuts)
+			}
+			conf, _ := f.Config("app", "a1")
+			if committed := *conf.Weight == 7; committed != (tt.want == nil) {
+				t.Fatalf("weight %d after %v (version %d → %d)", *conf.Weight, err, before, f.Version())
+			}
+			if tt.want == nil && f.Reloads() != 0 {
+				t.Fatal("a weight change reloaded")
+			}
+		})
+	}
+}
+
+// TestReloadTransaction: Reload commits an empty transaction with
+// force_reload; a stale version (409) and a transaction outdated by
+// another commit (406) start over, bounded; none is left behind.
+func TestReloadTransaction(t *testing.T) {
+	bump := func(f *dpapitest.Fake) { f.BumpVersion() }
+	tests := []struct {
+		name     string
+		fault    dpapitest.Fault
+		want     error
+		wantTxns int
+	}{
+		{name: "clean", wantTxns: 1},
+		{name: "409 once", fault: dpapitest.Fault{Method: "POST", Template: "/services/haproxy/transactions", Before: bump}, wantTxns: 2},
+		{name: "406 once", fault: dpapitest.Fault{Method: "PUT", Template: txOne, Before: bump}, wantTxns: 2},
+		{name: "406 beyond retries", fault: dpapitest.Fault{Method: "PUT", Template: txOne, Before: bump, Times: 100},
+			want: haproxy.ErrConflict, wantTxns: 4},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			f, d := newFake(t)
+			if tt.fault.Method != "" {
+				f.Inject(tt.fault)
+			}
+			wantErr(t, d.Reload(ctx(t)), tt.want)
 			if got := count(f.Calls(), "POST /services/haproxy/transactions"); got != tt.wantTxns {
 				t.Fatalf("%d transactions started, want %d", got, tt.wantTxns)
 			}
 			if open := f.Transactions(); len(open) != 0 {
 				t.Fatalf("transactions left: %v", open)
-			}
-			conf, _ := f.Config("app", "a1")
-			if committed := *conf.Weight == 7; committed != (tt.want == nil) {
-				t.Fatalf("weight %d after %v (version %d → %d)", *conf.Weight, err, before, f.Version())
 			}
 		})
 	}

@@ -1,7 +1,8 @@
-// Package testenv lets tests find the real components (HAProxy, InfluxDB,
-// ONNX Runtime, PyTorch) and decide what to do when one is missing: under
-// `make test` (SHADOWSCALE_STRICT=1) a missing component fails the test; a
-// plain `go test` skips with a message naming what is missing.
+// Package testenv lets tests find the real components (HAProxy 2.6 and
+// 3.2, the Data Plane API, InfluxDB, ONNX Runtime, PyTorch) and decide what
+// to do when one is missing: under `make test` (SHADOWSCALE_STRICT=1) a
+// missing component fails the test; a plain `go test` skips with a message
+// naming what is missing.
 package testenv
 
 import (
@@ -44,8 +45,44 @@ func Cached(envVar, rel string) string {
 	return p
 }
 
-// HAProxy returns the haproxy binary or fails/skips.
-func HAProxy(t testing.TB) string { return binary(t, "haproxy") }
+// HAProxy returns the haproxy binary tests run: SHADOWSCALE_HAPROXY when
+// set (`make test` runs the HAProxy suites a second time with it pointing
+// at the built 3.2), else Debian's haproxy (2.6) from PATH; it fails/skips
+// when that is missing.
+func HAProxy(t testing.TB) string {
+	t.Helper()
+	if p := os.Getenv("SHADOWSCALE_HAPROXY"); p != "" {
+		if _, err := exec.LookPath(p); err != nil {
+			Missing(t, "haproxy "+p+" (SHADOWSCALE_HAPROXY)", "run `make setup`, which builds HAProxy 3.2 into .cache/bin/haproxy-3.2")
+		}
+		return p
+	}
+	return binary(t, "haproxy")
+}
+
+// HAProxyVersions returns the HAProxy binaries tests that span versions
+// run against, by version: Debian's 2.6 and the 3.2 LTS `make setup`
+// builds (.cache/bin/haproxy-3.2, or HAPROXY_32). A missing one
+// fails/skips.
+func HAProxyVersions(t testing.TB) map[string]string {
+	t.Helper()
+	p := Cached("HAPROXY_32", "bin/haproxy-3.2")
+	if p == "" {
+		Missing(t, "HAProxy 3.2 (HAPROXY_32 or .cache/bin/haproxy-3.2)", "run `make setup`, which builds it from the vendored source")
+	}
+	return map[string]string{"2.6": binary(t, "haproxy"), "3.2": p}
+}
+
+// DataplaneAPI returns the Data Plane API v2.9.9 binary `make setup`
+// builds (.cache/bin/dataplaneapi, or DATAPLANEAPI), or fails/skips.
+func DataplaneAPI(t testing.TB) string {
+	t.Helper()
+	p := Cached("DATAPLANEAPI", "bin/dataplaneapi")
+	if p == "" {
+		Missing(t, "the Data Plane API v2.9.9 (DATAPLANEAPI or .cache/bin/dataplaneapi)", "run `make setup`, which builds it from the vendored source")
+	}
+	return p
+}
 
 // Python returns Debian's python3 (the one that sees python3-torch).
 func Python(t testing.TB) string {

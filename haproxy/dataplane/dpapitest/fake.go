@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/haproxytech/client-native/v5/models"
 )
@@ -52,6 +53,13 @@ type Fake struct {
 	// HealthyAfter is how many stats reads a new server needs before its
 	// check passes (default 2).
 	HealthyAfter int
+	// Down names servers whose checks fail (their app does not answer).
+	Down map[string]bool
+	// ReloadDelay is how long after a change the scheduled reload runs
+	// (the real API's --reload-delay; default 20ms).
+	ReloadDelay   time.Duration
+	reloadPending bool
+	reloads       int
 }
 
 // Live is a server's runtime state.
@@ -96,7 +104,7 @@ func New(t testing.TB) *Fake {
 	if err != nil {
 		t.Fatalf("dpapitest: %v", err)
 	}
-	f := &Fake{t: t, spec: spec, version: 1, pid: 100, HealthyAfter: 2,
+	f := &Fake{t: t, spec: spec, version: 1, pid: 100, HealthyAfter: 2, Down: map[string]bool{}, ReloadDelay: 20 * time.Millisecond,
 		conf: config{"app": {}, "app_shadow": {}}, live: map[string]map[string]*Live{},
 		maps: map[string]map[string]string{MapName: {"app": "0"}}, mapFile: map[string]map[string]string{MapName: {"app": "0"}},
 		txs: map[string]*tx{}}
@@ -106,6 +114,7 @@ func New(t testing.TB) *Fake {
 			ServerParams: models.ServerParams{Weight: &w, Check: "enabled"}}
 	}
 	f.reloadLocked()
+	f.reloads = 0
 	for _, s := range f.live["app"] {
 		s.Check = "L7OK"
 	}

@@ -20,6 +20,15 @@ func (f *Fake) Server(backend, server string) (Live, bool) {
 	return *l, true
 }
 
+// SetLive makes HAProxy run a server with the given live state (call
+// inside Do), e.g. one a reload in flight brought back.
+func (f *Fake) SetLive(backend, server string, l Live) {
+	if f.live[backend] == nil {
+		f.live[backend] = map[string]*Live{}
+	}
+	f.live[backend][server] = &l
+}
+
 // Live returns the live state of a server for changes inside Do, or nil.
 func (f *Fake) Live(backend, server string) *Live { return f.live[backend][server] }
 
@@ -62,8 +71,8 @@ func (f *Fake) runtime(w http.ResponseWriter, r *http.Request, op *Op, body []by
 	}
 }
 
-// noData is the real API's answer for an unknown backend or server on the
-// runtime endpoints: 500, not 404.
+// noData is the real API's answer to a PUT of an unknown runtime server:
+// 500, not 404.
 func noData(w http.ResponseWriter, backend, server string) {
 	writeJSON(w, http.StatusInternalServerError, apiErr(500, fmt.Sprintf("no data for %s/%s: not found", backend, server)))
 }
@@ -73,12 +82,9 @@ func (l *Live) model(name string) *models.RuntimeServer {
 	return &models.RuntimeServer{ID: name, Name: name, Address: l.Addr, Port: &port, AdminState: l.Admin, OperationalState: l.Op}
 }
 
+// listServers: an unknown backend lists empty (200 []), as on the real API.
 func (f *Fake) listServers(w http.ResponseWriter, backend string) {
-	srvs, ok := f.live[backend]
-	if !ok {
-		noData(w, backend, "")
-		return
-	}
+	srvs := f.live[backend]
 	out := models.RuntimeServers{}
 	for _, name := range sortedKeys(srvs) {
 		out = append(out, srvs[name].model(name))
@@ -101,24 +107,27 @@ func (f *Fake) addServer(w http.ResponseWriter, backend string, body []byte) {
 		writeJSON(w, http.StatusConflict, apiErr(409, "server "+s.Name+" already exists"))
 		return
 	}
-	l := &Live{Addr: s.Address, Admin: "ready", Op: "down", Check: "INI", Weight: 1, healthyAfterReads: f.HealthyAfter}
+	// The real API v2.9 sends HAProxy only the first option ("check"):
+	// the dynamic server starts in MAINT, at weight 1, never checked.
+	l := &Live{Addr: s.Address, Admin: "maint", Op: "down", Weight: 1, healthyAfterReads: f.HealthyAfter}
 	if s.Port != nil {
 		l.Port = *s.Port
-	}
-	if s.Weight != nil {
-		l.Weight = *s.Weight
-	}
-	if s.Maintenance == "enabled" {
-		l.Admin = "maint"
 	}
 	srvs[s.Name] = l
 	writeJSON(w, http.StatusCreated, s)
 }
 
+// runtimeServer: an unknown server answers GET and DELETE with 404 but
+// PUT with 500 "no data", as on the real API; DELETE puts the server in
+// maintenance itself.
 func (f *Fake) runtimeServer(w http.ResponseWriter, method, backend, name string, body []byte) {
 	l := f.live[backend][name]
-	if l == nil {
+	switch {
+	case l == nil && method == http.MethodPut:
 		noData(w, backend, name)
+		return
+	case l == nil:
+		notFound(w, "no data for %s/%s: not found", backend, name)
 		return
 	}
 	switch method {
@@ -135,9 +144,8 @@ func (f *Fake) runtimeServer(w http.ResponseWriter, method, backend, name string
 		}
 		writeJSON(w, http.StatusOK, l.model(name))
 	case http.MethodDelete:
+		l.Admin = "maint"
 		switch {
-		case l.Admin != "maint":
-			writeJSON(w, http.StatusInternalServerError, apiErr(500, "Only servers in maintenance mode can be deleted."))
 		case l.Sessions > 0 || l.Queue > 0:
 			writeJSON(w, http.StatusInternalServerError, apiErr(500, "Server still has connections attached to it, cannot remove it."))
 		default:
@@ -191,6 +199,9 @@ func (f *Fake) stats() models.NativeStats {
 			l := f.live[be][name]
 			if l.statsReads++; l.Check == "INI" && l.statsReads >= l.healthyAfterReads {
 				l.Check, l.Op = "L7OK", "up"
+				if f.Down[name] {
+					l.Check, l.Op = "L4CON", "down"
+				}
 			}
 			scur += l.Sessions
 			rows = append(rows, &models.NativeStat{Type: "server", Name: name, BackendName: be, Stats: l.stats()})
@@ -203,10 +214,14 @@ func (f *Fake) stats() models.NativeStats {
 
 func (l *Live) stats() *models.NativeStatStats {
 	w, s, q := l.Weight, l.Sessions, l.Queue
-	// Real HAProxy says DRAIN (or "UP 1/3") too, but the spec's enum has
-	// neither: the fake stays within the spec.
-	status := map[string]string{"maint": "MAINT", "drain": "NOLB"}[l.Admin]
-	if status == "" {
+	// As real HAProxy reports them (some outside the spec's enum): DRAIN,
+	// "no check" for a server without checks, and UP at weight 0.
+	status := map[string]string{"maint": "MAINT", "drain": "DRAIN"}[l.Admin]
+	switch {
+	case status != "":
+	case l.Check == "":
+		status = "no check"
+	default:
 		status = map[string]string{"up": "UP", "down": "DOWN", "stopping": "NOLB"}[l.Op]
 	}
 	return &models.NativeStatStats{Status: status, CheckStatus: l.Check, Weight: &w, Scur: &s, Qcur: &q}

@@ -86,6 +86,9 @@ func TestValidateResponse(t *testing.T) {
 		{"version string", "GET", "/services/haproxy/configuration/version", 200, `"7"`, false},
 		{"transaction", "POST", "/services/haproxy/transactions", 201, `{"id":"t1","_version":3,"status":"in_progress"}`, true},
 		{"bad transaction status", "POST", "/services/haproxy/transactions", 201, `{"id":"t1","status":"open"}`, false},
+		{"stats status as the real API answers", "GET", "/services/haproxy/stats/native", 200, stats("DRAIN"), true},
+		{"stats transition status", "GET", "/services/haproxy/stats/native", 200, stats("UP 1/3"), true},
+		{"stats status unknown", "GET", "/services/haproxy/stats/native", 200, stats("SLEEPY"), false},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -99,4 +102,8 @@ func TestValidateResponse(t *testing.T) {
 			}
 		})
 	}
+}
+
+func stats(status string) string {
+	return `[{"runtimeAPI":"/s","stats":[{"type":"server","name":"s1","backend_name":"app","stats":{"status":"` + status + `"}}]}]`
 }
