@@ -13,13 +13,13 @@ import (
 // Field names of the forecast and forecast_error records beyond the
 // schema's shared ones.
 const (
-	fieldStep        = "step_s"       // forecast step, seconds
-	fieldOrigin      = "origin"       // Unix seconds the forecast was made from
-	fieldCalP10      = "cal_p10"      // the band the planner used, when calibrated
-	fieldCalP90      = "cal_p90"      //
-	fieldActual      = "actual"       // forecast_error: what happened
-	fieldCoveredP90  = "covered_p90"  // actual <= p90
-	fieldCalCovered  = "cal_covered"  // the same for the calibrated band
+	fieldStep        = "step_s"      // forecast step, seconds
+	fieldOrigin      = "origin"      // Unix seconds the forecast was made from
+	fieldCalP10      = "cal_p10"     // the band the planner used, when calibrated
+	fieldCalP90      = "cal_p90"     //
+	fieldActual      = "actual"      // forecast_error: what happened
+	fieldCoveredP90  = "covered_p90" // actual <= p90
+	fieldCalCovered  = "cal_covered" // the same for the calibrated band
 	fieldCalCovP90   = "cal_covered_p90"
 	fieldSNaiveError = "snaive_abs_error" // |actual - actual one season before|
 	fieldMissing     = "missing"          // 1: no actual arrived in time
@@ -42,7 +42,7 @@ func forecastRecords(lb, model string, raw inference.Forecast, used *inference.F
 		}
 		out = append(out, metrics.Record{
 			Measurement: metrics.MeasForecast, Time: raw.Start.Add(time.Duration(i) * raw.Step),
-			Tags: map[string]string{metrics.TagLB: lb, metrics.TagModel: model, metrics.TagHorizon: lead(raw.Step, i)},
+			Tags:   map[string]string{metrics.TagLB: lb, metrics.TagModel: model, metrics.TagHorizon: lead(raw.Step, i)},
 			Fields: f,
 		})
 	}
