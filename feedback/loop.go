@@ -99,6 +99,7 @@ func (l *Loop) RecordTick(ctx context.Context, now time.Time, ticks []scheduler.
 	if err := l.store.Write(ctx, recs...); err != nil {
 		l.log.Warn("feedback: write forecasts and actions", "err", err)
 	}
+	l.flush(ctx)
 	l.score(ctx, now)
 	l.checkDrift(now)
 	l.judge(now)
@@ -196,6 +197,7 @@ func (l *Loop) score(ctx context.Context, now time.Time) {
 	if err := l.store.Write(ctx, recs...); err != nil {
 		l.log.Warn("feedback: write forecast errors", "err", err)
 	}
+	l.flush(ctx)
 }
 
 // Adjust calibrates an LB's forecast and widens a stale model's band; the
@@ -247,5 +249,19 @@ func (l *Loop) checkDrift(now time.Time) {
 	}
 	if len(stale) > 0 {
 		l.startRetrain(RetrainRequest{LBs: stale, Why: "drift: " + l.drift[stale[0]].Why, At: now})
+	}
+}
+
+// flush pushes buffered writes (InfluxDB's batches) out, so what this tick
+// wrote is readable by the next one as it is with the embedded store.
+func (l *Loop) flush(ctx context.Context) {
+	if f, ok := l.store.(interface{ Flush(context.Context) error }); ok {
+		// Bounded: during an outage the writes stay buffered and the tick
+		// goes on.
+		ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+		defer cancel()
+		if err := f.Flush(ctx); err != nil {
+			l.log.Warn("feedback: flush the metrics store", "err", err)
+		}
 	}
 }
