@@ -36,6 +36,9 @@ type Models struct {
 // model, from initialDir; nil = the fallback) when the registry names none.
 // A registry champion that fails to load is logged and initial serves.
 func NewModels(reg Registry, load Loader, initial inference.Forecaster, initialDir string, fallback inference.Forecaster, now time.Time, log *slog.Logger) (*Models, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
 	m := &Models{reg: reg, load: load, log: log, Champion: NewSwappable(initial, fallback), champDir: initialDir}
 	st, err := reg.Update(func(st *RegistryState) error {
 		if st.Champion == "" && initialDir != "" && len(st.History) == 0 {
