@@ -33,6 +33,7 @@ func (l *Loop) judge(now time.Time) {
 	case challenger <= champ*(1-l.opt.Trial.Margin):
 		err = l.models.Promote(now, fmt.Sprintf("mean pinball %.4g vs champion %.4g on %d origins (margin %s)",
 			challenger, champ, n, percent(l.opt.Trial.Margin)), ev)
+		l.drift = map[string]Staleness{} // the stale model no longer serves
 		l.log.Info("challenger promoted", "model", chal.Dir, "pinball", challenger, "champion_pinball", champ, "origins", n)
 	default:
 		err = l.models.Reject(now, fmt.Sprintf("mean pinball %.4g vs champion %.4g on %d origins: not better by %s",
