@@ -139,9 +139,9 @@ func TestBadChallengerRefused(t *testing.T) {
 	}
 	defer ms.Close()
 	for _, c := range []struct {
-		name  string
+		name   string
 		break_ func(dir string)
-		want  string
+		want   string
 	}{
 		{"window changed in the card", func(d string) { editFile(t, filepath.Join(d, "model.json"), `"window": 16`, `"window": 32`) }, `field "window"`},
 		{"truncated onnx", func(d string) { os.WriteFile(filepath.Join(d, "model.onnx"), []byte("garbage"), 0o644) }, "not an ONNX model"},
@@ -193,4 +193,31 @@ func deref(p *float64) any {
 		return nil
 	}
 	return *p
+}
+
+// The time and CPU budgets stop a training run; the error says which.
+func TestRetrainBudgets(t *testing.T) {
+	e := newE2E(t)
+	for _, c := range []struct {
+		name    string
+		timeout time.Duration
+		cpu     time.Duration
+		want    string
+	}{
+		{"time", 2 * time.Second, 0, "timed out after 2s"},
+		{"cpu", time.Minute, time.Second, "CPU budget of 1s exhausted"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := e.retrainer()
+			r.Timeout, r.CPU, r.Full = c.timeout, c.cpu, true
+			r.Args = append(r.Args, "--epochs", "500")
+			_, err := r.Run(t.Context(), RetrainRequest{LBs: []string{"web"}, At: e2eStart, Why: "test"})
+			if err == nil || !strings.Contains(err.Error(), c.want) {
+				t.Fatalf("Run: %v, want %q", err, c.want)
+			}
+			if list, _ := models.List(e.modelsDir); len(list) != 0 {
+				t.Errorf("a stopped run left models %v", list)
+			}
+		})
+	}
 }

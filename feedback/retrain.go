@@ -184,6 +184,8 @@ func (r *Retrainer) train(ctx context.Context, args []string) error {
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:
 		return fmt.Errorf("retrain: timed out after %s: %s", r.Timeout, tail(stderr.String()))
+	case err != nil && r.CPU > 0 && cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime() >= r.CPU-100*time.Millisecond:
+		return fmt.Errorf("retrain: CPU budget of %s exhausted (%w): %s", r.CPU, err, tail(stderr.String()))
 	case err != nil:
 		return fmt.Errorf("retrain: %s: %w: %s", filepath.Base(r.Script), err, tail(stderr.String()))
 	}
@@ -192,6 +194,9 @@ func (r *Retrainer) train(ctx context.Context, args []string) error {
 
 // tail is the last line of the script's output, for the error.
 func tail(s string) string {
+	if strings.TrimSpace(s) == "" {
+		return "(no output)"
+	}
 	lines := strings.Split(strings.TrimSpace(s), "\n")
 	return lines[len(lines)-1]
 }
