@@ -18,6 +18,7 @@ type Config struct {
 	InfluxDB  InfluxDB
 	HAProxy   HAProxy
 	Policy    Policy
+	Feedback  Feedback
 	Providers map[string]Provider
 	LBs       map[string]LB
 }
@@ -179,6 +180,7 @@ func Default() Config {
 			CutoverSteps:       []int{25, 50, 75, 100},
 			ScaleDownAfter:     10 * time.Minute,
 		},
+		Feedback:  DefaultFeedback(),
 		Providers: map[string]Provider{},
 		LBs:       map[string]LB{},
 	}
