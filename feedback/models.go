@@ -147,11 +147,20 @@ func (m *Models) Propose(dir, reason string, now time.Time) error {
 	return nil
 }
 
+// check loads the model (the Loader compares its metadata with the card)
+// and requires its card.
 func (m *Models) check(dir string) (inference.Forecaster, error) {
-	if _, err := CheckModel(dir); err != nil {
+	f, err := m.load(dir)
+	if err != nil {
 		return nil, err
 	}
-	return m.load(dir)
+	if _, err := CheckModel(dir); err != nil {
+		if c, ok := f.(io.Closer); ok {
+			c.Close()
+		}
+		return nil, err
+	}
+	return f, nil
 }
 
 // Promote makes the challenger the champion: it is already loaded, so the

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"path/filepath"
 	"syscall"
 	"time"
 
@@ -129,17 +130,31 @@ func (st *RegistryState) Rollback(at time.Time, reason string) error {
 	return nil
 }
 
-// CheckModel refuses a model directory whose files are missing, corrupt
-// or do not match what this build feeds, naming the field; it needs no
-// ONNX Runtime. It returns the card.
+// CheckModel refuses a model directory whose card is missing or does not
+// match what this build feeds (naming the field), or whose .onnx file is
+// missing or not an ONNX model. It needs no ONNX Runtime; the Loader checks
+// the rest (the ONNX metadata against the card, the graph's inputs).
 func CheckModel(dir string) (inference.ModelCard, error) {
 	onnxPath, cardPath, err := inference.ModelFiles(dir)
 	if err != nil {
 		return inference.ModelCard{}, err
 	}
-	if _, err := os.Stat(cardPath); err != nil {
-		return inference.ModelCard{}, fmt.Errorf("model %s: card: %w", dir, err)
+	card, _, err := inference.ReadCardFile(cardPath)
+	if err != nil {
+		return card, fmt.Errorf("model %s: card: %w", dir, err)
 	}
-	_, card, err := inference.LoadModel(onnxPath, cardPath)
-	return card, err
+	if err := card.Check(); err != nil {
+		return card, fmt.Errorf("model %s: %w", dir, err)
+	}
+	head := make([]byte, 1)
+	f, err := os.Open(onnxPath)
+	if err != nil {
+		return card, fmt.Errorf("model %s: %w", dir, err)
+	}
+	defer f.Close()
+	// An ONNX ModelProto starts with field 1 (ir_version, varint): 0x08.
+	if n, _ := f.Read(head); n == 0 || head[0] != 0x08 {
+		return card, fmt.Errorf("model %s: %s is not an ONNX model (empty, or no ir_version field at the start)", dir, filepath.Base(onnxPath))
+	}
+	return card, nil
 }

@@ -70,6 +70,9 @@ func (svc *service) build(ctx context.Context, cfg config.Config, log *slog.Logg
 	if c, ok := deps.Forecaster.(interface{ Close() error }); ok {
 		svc.closers = append(svc.closers, c.Close)
 	}
+	if err := svc.wireFeedback(cfg, store, &deps, log); err != nil {
+		return err
+	}
 	settings := schedulerSettings(cfg)
 	for i := range settings.LBs {
 		settings.LBs[i].Events = lbEvents[settings.LBs[i].Name]
