@@ -77,7 +77,13 @@ func (m *Models) apply(st RegistryState) {
 	if fi, err := os.Stat(m.reg.Path); err == nil {
 		m.seenModTime = fi.ModTime()
 	}
-	if st.Champion != m.champDir && st.Champion != "" {
+	switch {
+	case st.Champion == m.champDir:
+	case st.Champion == "": // rolled back to the fallback
+		m.Champion.Swap(nil)
+		m.log.Info("champion swapped", "model", "(fallback) "+m.Champion.Name(), "was", m.champDir)
+		m.champDir = ""
+	default:
 		if f, err := m.load(st.Champion); err != nil {
 			m.log.Error("champion from the model registry refused; the current model keeps serving", "model", st.Champion, "err", err)
 		} else {

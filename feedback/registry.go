@@ -104,10 +104,10 @@ func (r Registry) lock() (*os.File, error) {
 
 func (st *RegistryState) note(e Event) { st.History = append(st.History, e) }
 
-// Promote makes dir the champion (the current one is kept for rollback)
-// and ends the trial of dir.
+// Promote makes dir the champion (the current one, "" for the fallback, is
+// kept for rollback) and ends the trial of dir.
 func (st *RegistryState) Promote(dir string, at time.Time, reason string, evidence Event) {
-	if st.Champion != "" && st.Champion != dir {
+	if st.Champion != dir {
 		st.Previous = append(st.Previous, st.Champion)
 	}
 	st.Champion = dir

@@ -37,6 +37,7 @@ func TestModelRegistrySubcommands(t *testing.T) {
 		{[]string{"promote", bad}, "", `field "window"`},
 		{[]string{"history"}, second, ""},
 		{[]string{"rollback"}, shipped, ""},
+		{[]string{"rollback"}, fallbackChampion, ""},
 		{[]string{"rollback"}, "", "no previous champion"},
 		{[]string{"promote"}, "", "no challenger on trial"},
 		{[]string{"promote", "a", "b"}, "", "unexpected argument"},
@@ -59,7 +60,10 @@ func TestModelRegistrySubcommands(t *testing.T) {
 		if err := json.Unmarshal(out.Bytes(), &doc); err != nil {
 			t.Fatalf("%v: not one JSON document: %v\n%s", s.args, err, out.String())
 		}
-		if s.champion != "" && doc.Champion != s.champion {
+		if s.champion == fallbackChampion {
+			s.champion = ""
+		}
+		if s.champion != "" && doc.Champion != s.champion || s.args[0] == "rollback" && doc.Champion != s.champion {
 			t.Fatalf("%v: champion %s, want %s", s.args, doc.Champion, s.champion)
 		}
 		if s.args[0] == "history" && doc.Champion == second {
@@ -74,6 +78,9 @@ func TestModelRegistrySubcommands(t *testing.T) {
 		t.Errorf("human history: %v\n%s", err, out.String())
 	}
 }
+
+// fallbackChampion stands for "" (the fallback serves) in the table.
+const fallbackChampion = "(fallback)"
 
 func copyModel(t *testing.T, from, to string) {
 	t.Helper()
