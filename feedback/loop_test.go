@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"reflect"
 	"testing"
 	"time"
 
@@ -69,6 +70,9 @@ func TestScoringGapsLateDataRestart(t *testing.T) {
 			}
 			checkScores(t, errorsByKey(t, store, "web", minute(0), minute(80)), gap)
 			checkAccuracy(t, loop.Accuracy().Accuracy("web", "m-1", 8*time.Minute, minute(56)))
+			if rep := loop.Report(minute(56)); len(rep.Accuracy) != 1 || !reflect.DeepEqual(rep.Accuracy[0], loop.Accuracy().Accuracy("web", "m-1", 8*time.Minute, minute(56))) {
+				t.Errorf("report accuracy %+v, want the one window of the one model", rep.Accuracy)
+			}
 			checkActions(t, store)
 		})
 	}
