@@ -73,7 +73,11 @@ func (r *Retrainer) Run(ctx context.Context, req RetrainRequest) (string, error)
 	if _, err := CheckModel(out); err != nil {
 		return "", fmt.Errorf("retrain: the new model is unusable: %w", err)
 	}
-	dst := filepath.Join(r.ModelsDir, name+"-"+version)
+	// Absolute, so that `shadowscale model` run from anywhere finds it.
+	dst, err := filepath.Abs(filepath.Join(r.ModelsDir, name+"-"+version))
+	if err != nil {
+		return "", fmt.Errorf("retrain: %w", err)
+	}
 	if err := os.Rename(out, dst); err != nil {
 		return "", fmt.Errorf("retrain: publish %s: %w", dst, err)
 	}

@@ -142,8 +142,13 @@ func promote(st *feedback.RegistryState, path, reason string, now time.Time, doc
 	if _, err := feedback.CheckModel(path); err != nil {
 		return fmt.Errorf("promote %s: %w", path, err)
 	}
+	// Absolute: the service resolves it from its own working directory.
+	abs, err := filepath.Abs(path)
+	if err != nil {
+		return fmt.Errorf("promote %s: %w", path, err)
+	}
 	doc.Was = st.Champion
-	st.Promote(filepath.Clean(path), now, reason, feedback.Event{})
+	st.Promote(abs, now, reason, feedback.Event{})
 	return nil
 }
 
