@@ -17,7 +17,7 @@ import (
 
 // defaultCalibrationTraces run in every test run; SHADOWSCALE_CALIBRATION_ALL=1
 // walks every shared trace (the figures of the report).
-var defaultCalibrationTraces = []string{"nab_nyc_taxi.csv", "nab_ec2_cpu_utilization_825cc2.csv", "ita_nasa_http_requests_per_minute.csv"}
+var defaultCalibrationTraces = []string{"nab_nyc_taxi.csv", "nab_ec2_cpu_utilization_825cc2.csv"}
 
 func tracesDir() string {
 	if d := os.Getenv("SHADOWSCALE_TRACES"); d != "" {
