@@ -48,6 +48,7 @@ func (svc *service) wireFeedback(cfg config.Config, store metrics.Store, deps *s
 	if fc.Calibrate || opt.Drift.Margin > 0 {
 		deps.Adjuster = loop
 	}
+	svc.feedback = loop
 	svc.closers = append(svc.closers, models.Close, loop.Close)
 	return nil
 }

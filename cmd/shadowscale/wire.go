@@ -11,6 +11,7 @@ import (
 
 	"github.com/shadowscale/shadowscale/config"
 	"github.com/shadowscale/shadowscale/events"
+	"github.com/shadowscale/shadowscale/feedback"
 	"github.com/shadowscale/shadowscale/inference"
 	"github.com/shadowscale/shadowscale/metrics"
 	"github.com/shadowscale/shadowscale/metrics/collect"
@@ -25,6 +26,7 @@ type service struct {
 	sched      *scheduler.Scheduler
 	collector  *collect.Collector
 	forecaster string
+	feedback   *feedback.Loop // nil when [feedback] enabled = false; its Report is for the API
 	closers    []func() error
 }
 
