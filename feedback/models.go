@@ -77,32 +77,46 @@ func (m *Models) apply(st RegistryState) {
 	if fi, err := os.Stat(m.reg.Path); err == nil {
 		m.seenModTime = fi.ModTime()
 	}
+	m.applyChampion(st.Champion)
+	m.applyChallenger(st.Challenger)
+}
+
+// applyChampion swaps in the registry's champion; m.mu is held.
+func (m *Models) applyChampion(dir string) {
 	switch {
-	case st.Champion == m.champDir:
-	case st.Champion == "": // rolled back to the fallback
+	case dir == m.champDir:
+	case dir == "": // rolled back to the fallback
 		m.Champion.Swap(nil)
 		m.log.Info("champion swapped", "model", "(fallback) "+m.Champion.Name(), "was", m.champDir)
 		m.champDir = ""
 	default:
-		if f, err := m.load(st.Champion); err != nil {
-			m.log.Error("champion from the model registry refused; the current model keeps serving", "model", st.Champion, "err", err)
+		if f, err := m.load(dir); err != nil {
+			m.log.Error("champion from the model registry refused; the current model keeps serving", "model", dir, "err", err)
 		} else {
 			m.Champion.Swap(f)
-			m.log.Info("champion swapped", "model", st.Champion, "was", m.champDir)
-			m.champDir = st.Champion
+			m.log.Info("champion swapped", "model", dir, "was", m.champDir)
+			m.champDir = dir
 		}
 	}
-	if st.Challenger == nil || m.chal == nil || st.Challenger.Dir != m.chal.Dir {
-		m.dropChallenger()
-		if st.Challenger != nil {
-			if f, err := m.load(st.Challenger.Dir); err != nil {
-				m.log.Error("challenger refused", "model", st.Challenger.Dir, "err", err)
-			} else {
-				c := *st.Challenger
-				m.challenger, m.chal = f, &c
-			}
-		}
+}
+
+// applyChallenger loads the registry's challenger if it changed; m.mu is
+// held.
+func (m *Models) applyChallenger(c *Challenger) {
+	if c != nil && m.chal != nil && c.Dir == m.chal.Dir {
+		return
 	}
+	m.dropChallenger()
+	if c == nil {
+		return
+	}
+	f, err := m.load(c.Dir)
+	if err != nil {
+		m.log.Error("challenger refused", "model", c.Dir, "err", err)
+		return
+	}
+	cc := *c
+	m.challenger, m.chal = f, &cc
 }
 
 func (m *Models) dropChallenger() {
