@@ -44,13 +44,18 @@ type walkResult struct {
 // targets that ended before it (walk-forward), the first 150 origins only
 // teach it, coverage is measured on the rest.
 func walkForward(ctx context.Context, t *testing.T, path string) (walkResult, bool) {
+	return walkTrace(ctx, t, path, inference.HoltWinters{}, 0.6)
+}
+
+// walkTrace is walkForward for any forecaster, from a fraction of the trace.
+func walkTrace(ctx context.Context, t *testing.T, path string, fc inference.Forecaster, fromFraction float64) (walkResult, bool) {
 	_, r, err := metrics.LoadRegular(path, metrics.TraceOptions{AllowNegative: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	h := max(1, min(30, int(30*time.Minute/r.Step)))
 	n := len(r.Values)
-	first, last := int(float64(n)*0.6), n-h
+	first, last := int(float64(n)*fromFraction), n-h
 	const origins, warm = 600, 150
 	if last-first < origins {
 		return walkResult{}, false
@@ -63,7 +68,7 @@ func walkForward(ctx context.Context, t *testing.T, path string) (walkResult, bo
 		from := max(0, o-2000)
 		batch[i] = inference.Series{ID: "t", Start: r.Time(from), Step: r.Step, Values: r.Values[from:o:o]}
 	}
-	fcs, err := inference.HoltWinters{}.Forecast(ctx, batch, h)
+	fcs, err := fc.Forecast(ctx, batch, h)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -71,7 +76,7 @@ func walkForward(ctx context.Context, t *testing.T, path string) (walkResult, bo
 	var pending []scored
 	res := walkResult{trace: filepath.Base(path), lead: h, origins: origins, steps: r.Step.String()}
 	for i, f := range fcs {
-		f.Model = "holt-winters"
+		f.Model = "m"
 		now := r.Time(idx[i])
 		pending = feedKnown(c, pending, now)
 		used, _ := c.apply("t", f)
@@ -80,7 +85,7 @@ func walkForward(ctx context.Context, t *testing.T, path string) (walkResult, bo
 			if math.IsNaN(a) {
 				continue
 			}
-			s := scored{LB: "t", Model: "holt-winters", Lead: leadSeconds(f, k), Target: f.Start.Add(time.Duration(k) * f.Step),
+			s := scored{LB: "t", Model: "m", Lead: leadSeconds(f, k), Target: f.Start.Add(time.Duration(k) * f.Step),
 				Step: f.Step, Actual: a, P10: f.P10[k], P50: f.P50[k], P90: f.P90[k], CalP10: used.P10[k], CalP90: used.P90[k], SNaive: math.NaN()}
 			pending = append(pending, s)
 			if i >= warm {
@@ -147,5 +152,36 @@ func TestCalibrationOnSharedTraces(t *testing.T) {
 	t.Logf("mean |coverage - 0.90| over %d traces: raw %.3f, calibrated %.3f", walked, rawErr/float64(walked), calErr/float64(walked))
 	if calErr >= rawErr {
 		t.Errorf("calibration did not bring p90 coverage closer to 90 %%: mean error raw %.3f, calibrated %.3f", rawErr/float64(walked), calErr/float64(walked))
+	}
+}
+
+// The shipped LSTM on the part of each trace it never saw in training (the
+// last 20 %), for the report: SHADOWSCALE_CALIBRATION_ALL=1.
+func TestCalibrationOnSharedTracesLSTM(t *testing.T) {
+	if os.Getenv("SHADOWSCALE_CALIBRATION_ALL") != "1" {
+		t.Skip("a report: set SHADOWSCALE_CALIBRATION_ALL=1")
+	}
+	m, err := inference.NewONNX(testenv.ONNXRuntime(t), filepath.Join(testenv.RepoRoot(), "models", "lstm-1"),
+		inference.ONNXOptions{Threads: 1, Fallback: inference.Naive{}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	all, _ := filepath.Glob(filepath.Join(tracesDir(), "*.csv"))
+	var rawErr, calErr float64
+	walked := 0
+	for _, p := range all {
+		res, ok := walkTrace(context.Background(), t, p, m, 0.8)
+		if !ok {
+			continue
+		}
+		walked++
+		rawErr, calErr = rawErr+math.Abs(res.raw-0.9), calErr+math.Abs(res.cal-0.9)
+		t.Logf("%-48s lead %2d  p90 coverage raw %.3f → calibrated %.3f (%d targets)",
+			strings.TrimSuffix(filepath.Base(p), ".csv"), res.lead, res.raw, res.cal, res.n)
+	}
+	t.Logf("lstm-1: mean |coverage - 0.90| over %d traces: raw %.3f, calibrated %.3f", walked, rawErr/float64(walked), calErr/float64(walked))
+	if walked == 0 || calErr >= rawErr {
+		t.Errorf("calibration did not help the LSTM: raw %.3f, calibrated %.3f over %d traces", rawErr, calErr, walked)
 	}
 }
