@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -74,6 +75,11 @@ func TestScoringGapsLateDataRestart(t *testing.T) {
 				t.Errorf("report accuracy %+v, want the one window of the one model", rep.Accuracy)
 			}
 			checkActions(t, store)
+			// Calibration was rebuilt from the store after the restart: fewer
+			// than MinScores targets per lead were scored since.
+			if _, notes := loop.Adjust("web", *constant("web", "m-1", minute(76), 3)); len(notes) != 1 || !strings.Contains(notes[0], "3 of 3 steps") {
+				t.Errorf("after the restart the forecast is not calibrated: %q", notes)
+			}
 		})
 	}
 }

@@ -143,3 +143,33 @@ func TestDriftMarksStaleWidensAndRetrains(t *testing.T) {
 		t.Errorf("retrain status %+v, want a drift retraining refused for lack of history", rs)
 	}
 }
+
+// A change made to the registry by another process (`shadowscale model
+// promote|rollback`) is hot-swapped in by Sync; back to "" is the fallback.
+func TestModelsSyncHotSwap(t *testing.T) {
+	reg := Registry{Path: filepath.Join(t.TempDir(), "models.json")}
+	champ, _ := fakeLoader("/m/champ")
+	ms, err := NewModels(reg, fakeLoader, champ, "/m/champ", patterned{name: "fb"}, minute(0), nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		change func(*RegistryState) error
+		want   string
+	}{
+		{func(st *RegistryState) error { st.Promote("/m/better", minute(1), "cli", Event{}); return nil }, "better-1"},
+		{func(st *RegistryState) error { return st.Rollback(minute(2), "cli") }, "champ-1"},
+		{func(st *RegistryState) error { return st.Rollback(minute(3), "cli") }, "champ-1"}, // nothing before: refused
+	} {
+		reg.Update(c.change)
+		ms.Sync()
+		if got := ms.Champion.Name(); got != c.want {
+			t.Fatalf("serving %s after the change, want %s", got, c.want)
+		}
+	}
+	reg.Update(func(st *RegistryState) error { st.Champion = ""; return nil })
+	ms.Sync()
+	if got := ms.Champion.Name(); got != "fb" {
+		t.Errorf("serving %s with no champion, want the fallback fb", got)
+	}
+}
