@@ -47,10 +47,12 @@ func TestEndToEndDriftRetrainPromote(t *testing.T) {
 		t.Fatalf("champion not stale after %s: %+v", now.Sub(e2eStart), st)
 	}
 	t.Logf("stale after %s: %s", now.Sub(e2eStart), st.Why)
+	began := time.Now()
 	rs := waitRetrain(t, loop)
 	if rs.Error != "" || rs.Model == "" {
 		t.Fatalf("retraining failed: %+v", rs)
 	}
+	t.Logf("retrained (fine-tune on 3 days of exported traffic) in %s: %s", time.Since(began).Round(100*time.Millisecond), rs.Model)
 	trialStart := now
 	for ; now.Before(trialStart.Add(opt.Trial.Period + time.Minute)); now = now.Add(time.Minute) {
 		e.tick(loop, ms, now)
