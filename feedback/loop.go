@@ -79,6 +79,9 @@ func (l *Loop) restore(ctx context.Context, now time.Time) {
 		}
 	}
 	l.book.add(now, ss...)
+	if err := l.scorer.load(ctx, now); err != nil {
+		l.log.Warn("feedback: cannot restore the forecasts awaiting their actuals", "err", err)
+	}
 	l.restored = true
 	l.log.Info("feedback: restored", "scored", len(ss))
 }
@@ -96,11 +99,18 @@ func (l *Loop) RecordTick(ctx context.Context, now time.Time, ticks []scheduler.
 	l.noteLBs(ticks)
 	recs := l.tickRecords(ticks)
 	recs = append(recs, l.challengerRecords(ctx, ticks)...)
+	for _, r := range recs {
+		if sc, ok := waitingFrom(r); ok && r.Measurement == metrics.MeasForecast {
+			l.scorer.expect(sc)
+		}
+	}
+	// This tick's steps are not due yet: score first, then write
+	// everything in one batch (one commit of the embedded store).
+	recs = append(recs, l.score(ctx, now)...)
 	if err := l.store.Write(ctx, recs...); err != nil {
-		l.log.Warn("feedback: write forecasts and actions", "err", err)
+		l.log.Warn("feedback: write forecasts, actions and errors", "err", err)
 	}
 	l.flush(ctx)
-	l.score(ctx, now)
 	l.checkDrift(now)
 	l.judge(now)
 	l.maybeRetrain(ctx, now)
@@ -174,8 +184,8 @@ func (l *Loop) challengerRecords(ctx context.Context, ticks []scheduler.TickReco
 	return recs
 }
 
-// score scores every LB's due forecasts and writes the errors.
-func (l *Loop) score(ctx context.Context, now time.Time) {
+// score scores every LB's due forecasts and returns the error records.
+func (l *Loop) score(ctx context.Context, now time.Time) []metrics.Record {
 	var all []scored
 	for _, lb := range l.lbs {
 		got, err := l.scorer.score(ctx, lb, now)
@@ -184,9 +194,6 @@ func (l *Loop) score(ctx context.Context, now time.Time) {
 		}
 		all = append(all, got...)
 	}
-	if len(all) == 0 {
-		return
-	}
 	sort.Slice(all, func(i, j int) bool { return all[i].Target.Before(all[j].Target) })
 	recs := make([]metrics.Record, len(all))
 	for i, s := range all {
@@ -194,10 +201,7 @@ func (l *Loop) score(ctx context.Context, now time.Time) {
 		l.cal.observe(s)
 	}
 	l.book.add(now, all...)
-	if err := l.store.Write(ctx, recs...); err != nil {
-		l.log.Warn("feedback: write forecast errors", "err", err)
-	}
-	l.flush(ctx)
+	return recs
 }
 
 // Adjust calibrates an LB's forecast and widens a stale model's band; the

@@ -9,17 +9,20 @@ import (
 	"github.com/shadowscale/shadowscale/metrics"
 )
 
-// scorer matches stored forecasts to the actual demand once their target
-// windows have passed. What it has scored is remembered (and rebuilt from
-// forecast_error after a restart), so each target is scored exactly once.
+// scorer matches forecasts to the actual demand once their target windows
+// have passed. Forecast steps wait in memory (the loop hands it what it
+// writes; after a restart they are read back from the store once), and
+// what it has scored is remembered (rebuilt from forecast_error), so each
+// target is scored exactly once and a tick reads only demand.
 type scorer struct {
-	src  metrics.Source
-	opt  Options
-	done map[string]time.Time // scored key → target
+	src     metrics.Source
+	opt     Options
+	done    map[string]time.Time         // scored key → target
+	waiting map[string]map[string]scored // by LB: key → step awaiting its actual
 }
 
 func newScorer(src metrics.Source, opt Options) *scorer {
-	return &scorer{src: src, opt: opt, done: map[string]time.Time{}}
+	return &scorer{src: src, opt: opt, done: map[string]time.Time{}, waiting: map[string]map[string]scored{}}
 }
 
 // scan is how far back forecasts are looked at: a target is final
@@ -27,24 +30,51 @@ func newScorer(src metrics.Source, opt Options) *scorer {
 // covers steps up to an hour and ticks the service missed.
 func (s *scorer) scan() time.Duration { return s.opt.MaxLateness + time.Hour }
 
-func (s *scorer) mark(sc scored) { s.done[sc.key()] = sc.Target }
+func (s *scorer) mark(sc scored) {
+	s.done[sc.key()] = sc.Target
+	delete(s.waiting[sc.LB], sc.key())
+}
+
+// expect queues a forecast step for scoring unless it was scored already.
+func (s *scorer) expect(sc scored) {
+	k := sc.key()
+	if _, seen := s.done[k]; seen {
+		return
+	}
+	if s.waiting[sc.LB] == nil {
+		s.waiting[sc.LB] = map[string]scored{}
+	}
+	s.waiting[sc.LB][k] = sc
+}
+
+// load queues the stored forecasts of the scan window and beyond (targets
+// still ahead), after a restart; call it after the scored set is rebuilt.
+func (s *scorer) load(ctx context.Context, now time.Time) error {
+	recs, err := s.src.Records(ctx, metrics.Selector{Measurement: metrics.MeasForecast}, now.Add(-s.scan()), now.Add(24*time.Hour))
+	if err != nil {
+		return fmt.Errorf("read forecasts: %w", err)
+	}
+	for _, r := range recs {
+		if sc, ok := waitingFrom(r); ok {
+			s.expect(sc)
+		}
+	}
+	return nil
+}
 
 // score returns the newly scored (or missing) forecast steps of lb at now.
 func (s *scorer) score(ctx context.Context, lb string, now time.Time) ([]scored, error) {
-	recs, err := s.src.Records(ctx, metrics.Selector{Measurement: metrics.MeasForecast,
-		Tags: map[string]string{metrics.TagLB: lb}}, now.Add(-s.scan()), now)
-	if err != nil {
-		return nil, fmt.Errorf("read forecasts of %s: %w", lb, err)
-	}
-	pending := map[time.Duration][]scored{}
-	for _, r := range recs {
-		sc, ok := s.pending(r, now)
-		if ok {
-			pending[sc.Step] = append(pending[sc.Step], sc)
+	due := map[time.Duration][]scored{}
+	for k, sc := range s.waiting[lb] {
+		switch {
+		case sc.Target.Before(now.Add(-2 * s.scan())):
+			delete(s.waiting[lb], k) // left behind by a long outage
+		case !sc.Target.Add(sc.Step + s.opt.Settle).After(now):
+			due[sc.Step] = append(due[sc.Step], sc)
 		}
 	}
 	var out []scored
-	for step, group := range pending {
+	for step, group := range due {
 		got, err := s.withActuals(ctx, lb, step, group, now)
 		if err != nil {
 			return out, err
@@ -59,24 +89,17 @@ func (s *scorer) score(ctx context.Context, lb string, now time.Time) ([]scored,
 	return out, nil
 }
 
-// pending turns a forecast record whose target window has ended into an
-// unscored step.
-func (s *scorer) pending(r metrics.Record, now time.Time) (scored, bool) {
+// waitingFrom turns a stored forecast record into a step to score.
+func waitingFrom(r metrics.Record) (scored, bool) {
 	step := time.Duration(r.Fields[fieldStep] * float64(time.Second))
-	if step <= 0 || r.Time.Add(step+s.opt.Settle).After(now) {
-		return scored{}, false
-	}
 	sc := scored{LB: r.Tags[metrics.TagLB], Model: r.Tags[metrics.TagModel], Target: r.Time.UTC(), Step: step,
 		P10: r.Fields[metrics.FieldP10], P50: r.Fields[metrics.FieldP50], P90: r.Fields[metrics.FieldP90],
 		CalP10: math.NaN(), CalP90: math.NaN(), SNaive: math.NaN(), Actual: math.NaN()}
-	if _, err := fmt.Sscan(r.Tags[metrics.TagHorizon], &sc.Lead); err != nil || sc.Model == "" {
+	if _, err := fmt.Sscan(r.Tags[metrics.TagHorizon], &sc.Lead); err != nil || sc.Model == "" || sc.LB == "" || step <= 0 {
 		return scored{}, false
 	}
 	if v, ok := r.Fields[fieldCalP90]; ok {
 		sc.CalP10, sc.CalP90 = r.Fields[fieldCalP10], v
-	}
-	if _, seen := s.done[sc.key()]; seen {
-		return scored{}, false
 	}
 	return sc, true
 }
