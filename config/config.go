@@ -19,6 +19,7 @@ type Config struct {
 	HAProxy   HAProxy
 	Policy    Policy
 	HA        HA
+	Feedback  Feedback
 	Providers map[string]Provider
 	LBs       map[string]LB
 }
@@ -185,6 +186,7 @@ func Default() Config {
 			ScaleDownAfter:     10 * time.Minute,
 		},
 		HA:        defaultHA(),
+		Feedback:  DefaultFeedback(),
 		Providers: map[string]Provider{},
 		LBs:       map[string]LB{},
 	}

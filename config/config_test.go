@@ -36,7 +36,8 @@ func TestLoadGood(t *testing.T) {
 		Policy: Policy{Headroom: 0.5, MaxPoolsPerLB: 2, MinPoolsPerLB: 1, MaxPrewarmed: 4, MaxCostPerHour: 12.5,
 			Cooldown: 0, WarmupShareInitial: 2, WarmupShareMin: 1, WarmupShareMax: 3,
 			CutoverSteps: []int{10, 50, 100}, ScaleDownAfter: 15 * time.Minute},
-		HA: defaultHA(),
+		HA:       defaultHA(),
+		Feedback: goodFeedback(),
 		Providers: map[string]Provider{
 			"standby": {Name: "standby", Kind: "static", Addresses: []string{"10.0.0.1:80", "[::1]:8080"},
 				Timeout: time.Minute, BootTime: 3 * time.Minute, WarmupTime: 2 * time.Minute},
@@ -102,6 +103,8 @@ var badFiles = map[string]string{
 	"store_unknown":                  `[metrics] store: must be embedded or influxdb, got "sqlite"`,
 	"metrics_path_empty":             `[metrics] path: must not be empty when store = embedded`,
 	"retention_zero":                 `[metrics] retention: must be positive`,
+	"feedback_retrain_at":            `[feedback] retrain_at: want HH:MM (UTC) or empty, got "25:00"`,
+	"feedback_trial_margin":          `[feedback] trial_margin: must be in [0, 1), got 1.5`,
 	"scrape_interval_zero":           `[metrics] scrape_interval: must be positive`,
 	"buffer_points_negative":         `[metrics] buffer_points: must be at least 0, got -1`,
 	"influx_url_missing":             `[influxdb] url: required when [metrics] store = influxdb`,
@@ -295,7 +298,7 @@ func TestExampleLoads(t *testing.T) {
 	d := Default()
 	if !reflect.DeepEqual(c.Service, d.Service) || !reflect.DeepEqual(c.Forecast, d.Forecast) ||
 		!reflect.DeepEqual(c.Metrics, d.Metrics) || !reflect.DeepEqual(c.InfluxDB, d.InfluxDB) ||
-		!reflect.DeepEqual(c.Policy, d.Policy) {
+		!reflect.DeepEqual(c.Policy, d.Policy) || !reflect.DeepEqual(c.Feedback, d.Feedback) {
 		t.Errorf("example's documented defaults differ from Default():\n got %+v\nwant %+v", c, d)
 	}
 }

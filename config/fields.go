@@ -23,7 +23,7 @@ var removedKeys = map[string]string{
 	"haproxy.master_sockets": "no longer used: shadowscale never reloads HAProxy (every change is made at run time and persisted into config_file, map_file and state_file); remove the line",
 }
 
-var fixedSectionNames = []string{"service", "forecast", "metrics", "influxdb", "haproxy", "policy", "ha"}
+var fixedSectionNames = []string{"service", "forecast", "metrics", "influxdb", "haproxy", "policy", "ha", "feedback"}
 
 func fixedSections() map[string]func(c *Config) []field {
 	return map[string]func(c *Config) []field{
@@ -34,6 +34,7 @@ func fixedSections() map[string]func(c *Config) []field {
 		"haproxy":  func(c *Config) []field { return haproxyFields(&c.HAProxy) },
 		"policy":   func(c *Config) []field { return policyFields(&c.Policy) },
 		"ha":       func(c *Config) []field { return haFields(&c.HA) },
+		"feedback": func(c *Config) []field { return feedbackFields(&c.Feedback) },
 	}
 }
 

@@ -90,6 +90,7 @@ type observation struct {
 	servers    []Server
 	statsErr   string
 	forecast   *inference.Forecast
+	raw        *inference.Forecast // before the Adjuster
 	forecastBy string
 	fallback   string
 }

@@ -131,6 +131,8 @@ type Deps struct {
 	Providers map[string]Provider // by name, as LBSpec.Provider
 	Store     StateStore
 	Log       *slog.Logger
+	Recorder  Recorder // optional: sees every tick (recorder.go)
+	Adjuster  Adjuster // optional: adjusts forecasts before planning
 }
 
 func (d Deps) validate() error {

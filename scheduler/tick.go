@@ -30,6 +30,7 @@ func (s *Scheduler) RunOnce(ctx context.Context, now time.Time) error {
 			errs = append(errs, err)
 		}
 		s.record(now, obs, plans, t.steps, errs)
+		s.recordTicks(ctx, now, obs, plans)
 	})
 	s.updateStatus(func(st *Status) { st.Steps = t.steps })
 	s.last = now
@@ -129,6 +130,7 @@ func (s *Scheduler) plan(now time.Time, obs map[string]*observation, plans map[s
 		if capacity <= 0 {
 			capacity, source = s.set.Learner.Estimate(st.Capacity), "learned"
 		}
+		adjusted := s.adjust(l.Name, o)
 		p := &Plan{LB: l.Name, At: now, Current: o.primaryN, Reason: Reason{Capacity: capacity, CapacitySource: source}}
 		if o.forecast != nil && capacity > 0 {
 			*p = MakePlan(PlanInput{
@@ -144,6 +146,7 @@ func (s *Scheduler) plan(now time.Time, obs map[string]*observation, plans map[s
 			p.Reason.Observed = &v
 		}
 		s.notes(p, o, capacity)
+		p.Reason.Notes = append(p.Reason.Notes, adjusted...)
 		plans[l.Name] = p
 	}
 }

@@ -49,6 +49,7 @@ def parse_args(argv=None):
                    help="torch threads (2 threads ran 15-50x slower than 1 on the shared 2-core machine)")
     p.add_argument("--max-seconds", type=float, default=780, help="stop starting epochs after this")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--init", default="", help="weights.pt to start from (fine-tuning; same architecture)")
     return p.parse_args(argv)
 
 
@@ -117,6 +118,9 @@ def main(argv=None):
     naive_cache = {}
 
     model = LSTMQuantile(args.hidden, args.mlp, residual=bool(args.residual))
+    if args.init:
+        # Fine-tuning the current model on recent production data.
+        model.load_state_dict(torch.load(args.init))
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args.epochs)
     os.makedirs(args.out, exist_ok=True)

@@ -30,7 +30,7 @@ func commands() map[string]command {
 		"eval":     {"rolling-origin evaluation of every forecaster on a trace", runEval},
 		"serve":    {"run the service: collect, forecast, pre-warm (serve --config FILE.ini)", runServe},
 		"export":   {"write an LB's request rate from the metrics store as a trace CSV", runExport},
-		"model":    {"list, show or validate models (model list|show|validate PATH)", runModel},
+		"model":    {"the model registry (model list|show|validate PATH, model promote [PATH]|rollback|history)", runModel},
 	}
 }
 

@@ -15,7 +15,10 @@ import (
 // runModel is `shadowscale model list|show|validate`.
 func runModel(ctx context.Context, args []string, stdout io.Writer) error {
 	if len(args) == 0 {
-		return errors.New("want `model list [--dir DIR]`, `model show PATH` or `model validate PATH`")
+		return errors.New("want `model list [--dir DIR]`, `model show PATH`, `model validate PATH` or `model promote|rollback|history`")
+	}
+	if registryActions[args[0]] {
+		return runModelRegistry(ctx, args, stdout)
 	}
 	fs := newFlags("model " + args[0])
 	dir := fs.String("dir", "models", "registry root (list)")
@@ -37,7 +40,7 @@ func runModel(ctx context.Context, args []string, stdout io.Writer) error {
 	case "validate":
 		out, err = models.Validate(ctx, *lib, path)
 	default:
-		return fmt.Errorf("unknown model action %q (want list, show or validate)", args[0])
+		return fmt.Errorf("unknown model action %q (want list, show, validate, promote, rollback or history)", args[0])
 	}
 	if err != nil {
 		return err

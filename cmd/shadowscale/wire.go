@@ -11,6 +11,7 @@ import (
 
 	"github.com/shadowscale/shadowscale/config"
 	"github.com/shadowscale/shadowscale/events"
+	"github.com/shadowscale/shadowscale/feedback"
 	"github.com/shadowscale/shadowscale/haproxy"
 	"github.com/shadowscale/shadowscale/inference"
 	"github.com/shadowscale/shadowscale/metrics"
@@ -28,6 +29,7 @@ type service struct {
 	collector  *collect.Collector
 	store      metrics.Store
 	forecaster string
+	feedback   *feedback.Loop // nil when [feedback] enabled = false; its Report is for the API
 	closers    []func() error
 }
 
@@ -72,6 +74,9 @@ func (svc *service) build(ctx context.Context, cfg config.Config, log *slog.Logg
 	}
 	if c, ok := deps.Forecaster.(interface{ Close() error }); ok {
 		svc.closers = append(svc.closers, c.Close)
+	}
+	if err := svc.wireFeedback(cfg, store, &deps, log); err != nil {
+		return err
 	}
 	settings := schedulerSettings(cfg)
 	for i := range settings.LBs {

@@ -48,3 +48,19 @@ def test_eval_definitions():
     assert len(evaluate.origins(100000, 30)) == 500
     v = np.array([1.0, 2.0, np.nan, 4.0, 8.0])
     assert evaluate.seasonal_scale(v, 1) == (1 + 4) / 2
+
+
+def test_fine_tuning_starts_from_the_given_weights(tmp_path):
+    trace = tmp_path / "tiny.csv"
+    write_trace(trace)
+    tiny = ["--traces", str(trace), "--name", "tiny", "--window", "16", "--hidden", "8", "--mlp", "8",
+            "--samples", "32", "--coarsen", "", "--quiet"]
+    base = tmp_path / "tiny-0"
+    train.main(tiny + ["--out", str(base), "--version", "0", "--epochs", "1"])
+    # Fine-tuning at learning rate 0: the exported weights are the initial ones.
+    tuned = tmp_path / "tiny-1"
+    train.main(tiny + ["--out", str(tuned), "--version", "1", "--epochs", "1", "--lr", "0",
+                       "--init", str(base / "weights.pt")])
+    import torch
+    a, b = torch.load(base / "weights.pt"), torch.load(tuned / "weights.pt")
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
