@@ -24,6 +24,7 @@ type predictiveRun struct {
 	cl    *cloud
 	sch   *scheduler.Scheduler
 	fcs   []*cadence
+	pre   *prefetch
 	phase scheduler.Phase
 }
 
@@ -53,6 +54,18 @@ func newPredictive(ctx context.Context, e *env) (*predictiveRun, error) {
 	if err := sch.Reconcile(ctx, pr.cl.now); err != nil {
 		return nil, fmt.Errorf("predictive: reconcile: %w", err)
 	}
+	// The forecaster every tick uses is prefetched: the primary if any.
+	used, inner := pr.fcs[len(pr.fcs)-1], e.cfg.Fallback
+	if e.cfg.Forecaster != nil {
+		inner = e.cfg.Forecaster
+	}
+	var origins []time.Time
+	for k := e.from; k < e.to; k += e.every {
+		origins = append(origins, e.d.Time(k))
+	}
+	h := int(math.Ceil(float64(e.cfg.Settings.Horizon)/float64(e.d.Step))) + e.every - 1
+	used.pre = startPrefetch(ctx, inner, hist, spec.Name, origins, h)
+	pr.pre = used.pre
 	return pr, nil
 }
 
@@ -61,6 +74,7 @@ func runPredictive(ctx context.Context, e *env, t *tally) error {
 	if err != nil {
 		return err
 	}
+	defer pr.pre.stop()
 	for k := e.from; k < e.to; k++ {
 		if err := e.tick(ctx, k); err != nil {
 			return err
