@@ -17,6 +17,9 @@ type Decision struct {
 	Phase    scheduler.Phase `json:"phase"`
 	Share    int             `json:"share"`
 	Decision string          `json:"decision"`
+	Needed   int             `json:"needed"`   // instances the plan asked for
+	Peak     float64         `json:"peak"`     // forecast quantile at the provision window's peak, req/s
+	Observed float64         `json:"observed"` // demand the scheduler saw last, req/s (-1: none)
 }
 
 // predictiveRun is the real scheduler over the simulated cloud.
@@ -117,7 +120,12 @@ func (pr *predictiveRun) step(ctx context.Context, now time.Time) (Decision, err
 		return Decision{}, fmt.Errorf("status has %d load balancers, want 1", len(st.LBs))
 	}
 	l := st.LBs[0]
-	return Decision{At: now, Phase: l.Phase, Share: l.Share, Decision: l.Plan.Decision}, nil
+	d := Decision{At: now, Phase: l.Phase, Share: l.Share, Decision: l.Plan.Decision, Needed: l.Plan.Needed,
+		Peak: l.Plan.Reason.Provision.Peak, Observed: -1}
+	if o := l.Plan.Reason.Observed; o != nil {
+		d.Observed = *o
+	}
+	return d, nil
 }
 
 // entered reports a cutover starting: into CuttingOver from a phase that
