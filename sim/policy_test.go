@@ -116,7 +116,7 @@ func TestOracleNeverViolates(t *testing.T) {
 	rng := rand.New(rand.NewPCG(1, 2))
 	for _, delays := range [][2]time.Duration{{0, 0}, {3 * time.Minute, 2 * time.Minute}, {10 * time.Minute, 0}, {time.Minute, 15 * time.Minute}} {
 		level := 50.0
-		d := demandOf(1440, func(int) float64 {
+		d := demandOf(720, func(int) float64 {
 			level = math.Max(0, level*math.Exp(rng.NormFloat64()*0.1))
 			if rng.Float64() < 0.01 {
 				return level * 5 // a burst

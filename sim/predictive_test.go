@@ -123,12 +123,12 @@ func TestFutureDoesNotChangeDecisions(t *testing.T) {
 	for _, every := range []time.Duration{time.Minute, 10 * time.Minute} {
 		base := daily()
 		cfg := predictiveConfig(base, holtWinters(), every)
-		cfg.Demand.Values = base.Values[:2*1440+6*60]
+		cfg.Demand.Values = base.Values[:2*1440+4*60]
 		a, err := Run(context.Background(), cfg)
 		if err != nil {
 			t.Fatal(err)
 		}
-		p := 2*1440 + 3*60 // an hour before the cycle's peak
+		p := 2*1440 + 2*60
 		other := append([]float64(nil), cfg.Demand.Values...)
 		for i := p; i < len(other); i++ {
 			other[i] *= 3
