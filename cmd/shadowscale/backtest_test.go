@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -166,4 +167,49 @@ func demandStore(t *testing.T, lb string, d sim.Demand) metrics.Store {
 		t.Fatal(err)
 	}
 	return store
+}
+
+// --config takes the scheduler's settings, the provider's boot and warm-up
+// and the LB's capacity from a real service configuration; flags given
+// explicitly still win.
+func TestBacktestConfig(t *testing.T) {
+	ini := filepath.Join(t.TempDir(), "bt.ini")
+	body := "[service]\ntick = 60s\n[haproxy]\nsockets = /nonexistent/haproxy.sock\n[policy]\nheadroom = 1\n" +
+		"[provider.standby]\nkind = static\naddresses = 127.0.0.1:8081\nboot_time = 1m\nwarmup_time = 30s\n" +
+		"[lb.other]\nbackend = other\nprovider = standby\n" +
+		"[lb.web]\nbackend = web\nprovider = standby\ncapacity_per_instance = 20\n"
+	if err := os.WriteFile(ini, []byte(body), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		name              string
+		extra             []string
+		boot, warmup, cap float64
+		primary           int
+	}{
+		// the first 3 days' median is 106 req/s: ceil(106 × (1 + headroom 1) / 20) = 11
+		{"from the file", nil, 60, 30, 20, 11},
+		{"flags win", []string{"--boot", "2m", "--capacity-per-instance", "50"}, 120, 30, 50, 5},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			var out bytes.Buffer
+			args := append([]string{"backtest", "--config", ini, "--lb", "web", "--trace", "testdata/daily_cycle.csv",
+				"--skip", "3d", "--span", "2h", "--json"}, c.extra...)
+			if err := run(context.Background(), args, &out); err != nil {
+				t.Fatal(err)
+			}
+			var rep sim.Report
+			if err := json.Unmarshal(out.Bytes(), &rep); err != nil {
+				t.Fatal(err)
+			}
+			if rep.BootSeconds != c.boot || rep.WarmupSeconds != c.warmup || rep.Capacity != c.cap || rep.Primary != c.primary {
+				t.Errorf("boot %gs, warm-up %gs, capacity %g, primary %d; want %gs, %gs, %g, %d",
+					rep.BootSeconds, rep.WarmupSeconds, rep.Capacity, rep.Primary, c.boot, c.warmup, c.cap, c.primary)
+			}
+		})
+	}
+	err := run(context.Background(), []string{"backtest", "--config", ini, "--lb", "nope", "--trace", "testdata/daily_cycle.csv"}, &bytes.Buffer{})
+	if err == nil || !strings.Contains(err.Error(), `--lb "nope": no [lb.nope]`) {
+		t.Errorf("unknown --lb: %v", err)
+	}
 }
