@@ -12,7 +12,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 # 64 days of minutes: 4 days of history, 60 days scored.
 awk 'BEGIN {
-  srand(11); print "timestamp,value"; t0 = 1735689600; pi = atan2(0, -1)
+  srand(11); print "timestamp,value"; t0 = 1735689600; pi = atan2(0, -1); burst = 1
   for (i = 0; i < 64 * 1440; i++) {
     d = 100 + 60 * sin(2 * pi * (i % 1440) / 1440 - pi / 2) + 20 * ((int(i / 1440) % 7) < 5)
     if (rand() < 0.002) burst = 1 + 2 * rand()
