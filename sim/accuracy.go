@@ -1,6 +1,7 @@
 package sim
 
 import (
+	"cmp"
 	"math"
 	"slices"
 	"time"
@@ -85,26 +86,11 @@ const peakGap = 6 * time.Hour
 
 // peaks are the n largest demand ticks at least peakGap apart.
 func peaks(rep Report, n int) []Peak {
-	idx := make([]int, 0, len(rep.Demand))
-	for i, v := range rep.Demand {
-		if !math.IsNaN(v) {
-			idx = append(idx, i)
-		}
-	}
-	slices.SortStableFunc(idx, func(a, b int) int {
-		switch {
-		case rep.Demand[a] > rep.Demand[b]:
-			return -1
-		case rep.Demand[a] < rep.Demand[b]:
-			return 1
-		}
-		return 0
-	})
 	step := time.Duration(rep.StepSeconds * float64(time.Second))
 	gap := int(peakGap / step)
 	var out []Peak
 	var taken []int
-	for _, i := range idx {
+	for _, i := range byDemand(rep.Demand) {
 		if len(out) == n {
 			break
 		}
@@ -112,15 +98,31 @@ func peaks(rep Report, n int) []Peak {
 			continue
 		}
 		taken = append(taken, i)
-		p := Peak{At: rep.From.Add(time.Duration(i) * step), Demand: rep.Demand[i],
-			Ready: map[string]float64{}, Instances: map[string]int{}, Violated: map[string]bool{}}
-		for _, r := range rep.Results {
-			p.Ready[r.Policy], p.Instances[r.Policy] = r.Series.Ready[i], r.Series.Instances[i]
-			p.Violated[r.Policy] = r.Series.Violated[i]
-		}
-		out = append(out, p)
+		out = append(out, peakAt(rep, i, step))
 	}
 	return out
+}
+
+// byDemand are the ticks with demand, largest first.
+func byDemand(v []float64) []int {
+	idx := make([]int, 0, len(v))
+	for i, x := range v {
+		if !math.IsNaN(x) {
+			idx = append(idx, i)
+		}
+	}
+	slices.SortStableFunc(idx, func(a, b int) int { return cmp.Compare(v[b], v[a]) })
+	return idx
+}
+
+func peakAt(rep Report, i int, step time.Duration) Peak {
+	p := Peak{At: rep.From.Add(time.Duration(i) * step), Demand: rep.Demand[i],
+		Ready: map[string]float64{}, Instances: map[string]int{}, Violated: map[string]bool{}}
+	for _, r := range rep.Results {
+		p.Ready[r.Policy], p.Instances[r.Policy] = r.Series.Ready[i], r.Series.Instances[i]
+		p.Violated[r.Policy] = r.Series.Violated[i]
+	}
+	return p
 }
 
 func abs(x int) int {

@@ -158,3 +158,28 @@ func TestReactiveScaleDownStabilised(t *testing.T) {
 		t.Errorf("instances after the window %d, want ceil(30/7) = 5", got)
 	}
 }
+
+// The three largest peaks at least six hours apart, with what each policy
+// had ready: a smaller spike next to a larger one is the same peak.
+func TestPeaks(t *testing.T) {
+	spikes := map[int]float64{120: 50, 150: 60, 600: 40, 1200: 30}
+	d := demandOf(1440, func(i int) float64 {
+		if v, ok := spikes[i]; ok {
+			return v
+		}
+		return 10
+	})
+	rep, err := Run(context.Background(), Config{Demand: d, Cluster: Cluster{Capacity: 10}, Policies: []string{"oracle"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []int{150, 600, 1200}
+	if len(rep.Peaks) != 3 {
+		t.Fatalf("%d peaks, want 3", len(rep.Peaks))
+	}
+	for i, p := range rep.Peaks {
+		if p.At != d.Time(want[i]) || p.Demand != spikes[want[i]] || p.Ready["oracle"] < p.Demand || p.Violated["oracle"] {
+			t.Errorf("peak %d: %+v, want minute %d with the oracle ready", i, p, want[i])
+		}
+	}
+}
