@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/shadowscale/shadowscale/inference"
+	"github.com/shadowscale/shadowscale/inference/onnx"
 	"github.com/shadowscale/shadowscale/models"
 )
 
@@ -46,7 +47,7 @@ func repoFile(rel string) string {
 // openLSTM loads the LSTM at path ("" = the shipped default). Series too
 // short for its window go to fallback, and the forecast says so. With no
 // path given, a missing model or library is errNoDefaultModel.
-func openLSTM(path string, fallback inference.Forecaster) (*inference.ONNX, error) {
+func openLSTM(path string, fallback inference.Forecaster) (*onnx.Model, error) {
 	explicit := path != ""
 	if !explicit {
 		if path = defaultModelPath(); path == "" {
@@ -61,7 +62,7 @@ func openLSTM(path string, fallback inference.Forecaster) (*inference.ONNX, erro
 		}
 		return nil, err
 	}
-	m, err := inference.NewONNX(lib, path, inference.ONNXOptions{Threads: 1, Fallback: fallback})
+	m, err := onnx.New(lib, path, onnx.Options{Threads: 1, Fallback: fallback})
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", path, err)
 	}

@@ -12,6 +12,7 @@ import (
 	"github.com/shadowscale/shadowscale/config"
 	"github.com/shadowscale/shadowscale/events"
 	"github.com/shadowscale/shadowscale/inference"
+	"github.com/shadowscale/shadowscale/inference/onnx"
 	"github.com/shadowscale/shadowscale/metrics"
 	"github.com/shadowscale/shadowscale/metrics/collect"
 	"github.com/shadowscale/shadowscale/metrics/stores"
@@ -139,7 +140,7 @@ func loadModel(fc config.Forecast, fallback inference.Forecaster) (scheduler.For
 	if lib == "" {
 		return nil, "", fmt.Errorf("[forecast] onnxruntime_lib: empty and ONNXRUNTIME_LIB unset; the model %s needs the ONNX Runtime library", fc.Model)
 	}
-	m, err := inference.NewONNX(lib, fc.Model, inference.ONNXOptions{Threads: 1, Fallback: fallback})
+	m, err := onnx.New(lib, fc.Model, onnx.Options{Threads: 1, Fallback: fallback})
 	if err != nil {
 		return nil, "", fmt.Errorf("[forecast] model %s: %w", fc.Model, err)
 	}
