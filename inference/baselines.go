@@ -16,7 +16,7 @@ func Baseline(name string) (Forecaster, error) {
 	case "seasonal-naive":
 		return SeasonalNaive{}, nil
 	case "holt-winters":
-		return HoltWinters{}, nil
+		return NewHoltWinters(0), nil
 	}
 	return nil, fmt.Errorf("unknown baseline %q (want one of %s)", name, strings.Join(BaselineNames, ", "))
 }

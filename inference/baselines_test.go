@@ -92,33 +92,6 @@ func TestSeasonalNaiveFallsBackWithoutSeason(t *testing.T) {
 	}
 }
 
-// Hand-computed Holt (no season), alpha=beta=0.5, phi=1 on [1,3]:
-// level 2, trend 0.5, so the forecasts are 2.5 and 3.
-func TestHoltByHand(t *testing.T) {
-	st := newHWState([]float64{1, 3}, 0, hwParams{0.5, 0.5, 0.5, 1})
-	st.update(1, 3)
-	if !near(st.predict(2, 1), 2.5, 1e-12) || !near(st.predict(2, 2), 3, 1e-12) {
-		t.Errorf("forecasts %v %v, want 2.5 3", st.predict(2, 1), st.predict(2, 2))
-	}
-}
-
-// Hand-computed Holt-Winters, m=2, all weights 0.5, phi=1 on [1,3,2,4]:
-// season means 2 and 3 give trend 0.5, level 2.25 at step 1 and season
-// [-0.75, 0.75]; the data is exactly linear plus season, so the state stays
-// exact: level 3.25, trend 0.5, forecasts 3 and 5.
-func TestHoltWintersByHand(t *testing.T) {
-	v := []float64{1, 3, 2, 4}
-	st := newHWState(v, 2, hwParams{0.5, 0.5, 0.5, 1})
-	if st.level != 2.25 || st.trend != 0.5 || st.season[0] != -0.75 || st.season[1] != 0.75 {
-		t.Fatalf("init level %v trend %v season %v", st.level, st.trend, st.season)
-	}
-	st.update(2, 2)
-	st.update(3, 4)
-	if !near(st.predict(4, 1), 3, 1e-12) || !near(st.predict(4, 2), 5, 1e-12) || st.level != 3.25 {
-		t.Errorf("level %v forecasts %v %v, want 3.25, 3 and 5", st.level, st.predict(4, 1), st.predict(4, 2))
-	}
-}
-
 // A noiseless daily cycle on a trend: the fitted model must track it.
 func TestHoltWintersKnownSeason(t *testing.T) {
 	const n, h = 10 * 24, 12
@@ -128,7 +101,7 @@ func TestHoltWintersKnownSeason(t *testing.T) {
 		v[i] = truth(i)
 	}
 	v[n-30] = math.NaN() // a gap must not derail it
-	f := forecastOne(t, HoltWinters{}, series(time.Hour, v...), h)
+	f := forecastOne(t, NewHoltWinters(0), series(time.Hour, v...), h)
 	for i := range h {
 		if want := truth(n + i); !near(f.P50[i], want, 0.02*want) {
 			t.Errorf("step %d: p50 %.2f, want %.2f", i, f.P50[i], want)

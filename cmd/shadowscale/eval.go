@@ -49,10 +49,11 @@ func runEval(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-// maxHistorySteps is the history a forecaster sees at each origin: 15 days
-// (two weekly seasons) but never under 2,000 steps for coarse traces.
+// maxHistorySteps is the history a forecaster sees at each origin: what
+// Holt-Winters' refit schedule needs (a four-week fit window and one refit
+// interval), at least 15 days and 2,000 steps.
 func maxHistorySteps(step time.Duration) int {
-	return max(int(15*24*time.Hour/step), 2000)
+	return max(int(15*24*time.Hour/step), 2000, inference.NewHoltWinters(0).HistorySteps(step))
 }
 
 // evalForecasters is every baseline and the LSTM (the shipped one unless
@@ -67,7 +68,7 @@ func evalForecasters(model string) ([]inference.Forecaster, func(), error) {
 		}
 		out = append(out, b)
 	}
-	lstm, err := openLSTM(model, inference.HoltWinters{})
+	lstm, err := openLSTM(model, inference.NewHoltWinters(0))
 	switch {
 	case errors.Is(err, errNoDefaultModel):
 		warnNoModel(err)

@@ -101,10 +101,10 @@ func pickForecaster(model, baseline string) (inference.Forecaster, string, error
 		fc, err := inference.Baseline(baseline)
 		return fc, "", err
 	}
-	lstm, err := openLSTM(model, inference.HoltWinters{})
+	lstm, err := openLSTM(model, inference.NewHoltWinters(0))
 	switch {
 	case errors.Is(err, errNoDefaultModel):
-		return inference.HoltWinters{}, err.Error(), nil
+		return inference.NewHoltWinters(0), err.Error(), nil
 	case err != nil:
 		return nil, "", err
 	}
