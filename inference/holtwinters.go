@@ -44,9 +44,10 @@ func (hw HoltWinters) Forecast(ctx context.Context, series []Series, horizon int
 }
 
 // HWFitSteps is the most history a fit uses: four weeks (two weekly seasons
-// to fit and a holdout), at least 2,000 steps, at most 60,000.
+// to fit and a holdout), at least 10,000 steps (a slowly changing season
+// needs many seasons to show its gamma), at most 60,000.
 func HWFitSteps(step time.Duration) int {
-	return min(max(int(4*week/step), 2000), 60000)
+	return min(max(int(4*week/step), 10000), 60000)
 }
 
 // HistorySteps is the history a series needs for the refit schedule to see
@@ -55,9 +56,9 @@ func (hw HoltWinters) HistorySteps(step time.Duration) int {
 	return HWFitSteps(step) + int(hw.refit(step)/step) + 1
 }
 
-// refit is the refit interval, never under 20 steps (coarse series).
+// refit is the refit interval, never under 100 steps (coarse series).
 func (hw HoltWinters) refit(step time.Duration) time.Duration {
-	return max(hw.Refit, 20*step)
+	return max(hw.Refit, 100*step)
 }
 
 func (hw HoltWinters) one(s Series, horizon int) (Forecast, error) {

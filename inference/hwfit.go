@@ -1,7 +1,9 @@
 package inference
 
 import (
+	"cmp"
 	"math"
+	"slices"
 	"time"
 )
 
@@ -80,16 +82,9 @@ func fitPeriod(v []float64, m, phase0 int) *hwState {
 		s, _ := st.sse(v)
 		return s
 	}
-	starts := [][]float64{
-		{logit(0.3), logit(0.1), logit(0.1), logit(0.9)},
-		{logit(0.8), logit(0.05), logit(0.3), logit(0.5)},
-	}
 	var x []float64
 	bestCost := math.Inf(1)
-	for _, s0 := range starts {
-		if m == 0 {
-			s0 = []float64{s0[0], s0[1], s0[3]}
-		}
+	for _, s0 := range hwStarts(cost, m) {
 		if xs := nelderMead(cost, s0, 200); cost(xs) < bestCost {
 			x, bestCost = xs, cost(xs)
 		}
@@ -107,13 +102,42 @@ func fitPeriod(v []float64, m, phase0 int) *hwState {
 	return init
 }
 
+// hwStarts are the two best points of a coarse grid over the parameters:
+// the SSE surface has local minima (near alpha = 1 especially) that one
+// simplex start falls into.
+func hwStarts(cost func([]float64) float64, m int) [][]float64 {
+	type pt struct {
+		x []float64
+		c float64
+	}
+	var pts []pt
+	for _, a := range []float64{0.05, 0.2, 0.5, 0.8, 0.95} {
+		for _, g := range []float64{0.01, 0.1, 0.4} {
+			for _, b := range []float64{0.01, 0.2} {
+				for _, ph := range []float64{0.3, 0.9} {
+					x := []float64{logit(a), logit(b), logit(g), logit(ph)}
+					if m == 0 {
+						if g != 0.01 {
+							continue
+						}
+						x = []float64{x[0], x[1], x[3]}
+					}
+					pts = append(pts, pt{x, cost(x)})
+				}
+			}
+		}
+	}
+	slices.SortStableFunc(pts, func(p, q pt) int { return cmp.Compare(p.c, q.c) })
+	return [][]float64{pts[0].x, pts[1].x}
+}
+
 // decodeHW maps unbounded x to statsmodels' usual region: alpha in (0,1),
-// beta in (0, alpha), gamma in (0, 1-alpha), phi in (0.8, 0.995).
+// beta in (0, alpha), gamma in (0, 1), phi in (0.8, 0.995).
 func decodeHW(x []float64, m int) hwParams {
 	a := logistic(x[0])
 	p := hwParams{alpha: a, beta: a * logistic(x[1]), phi: 0.8 + 0.195*logistic(x[len(x)-1])}
 	if m > 0 {
-		p.gamma = (1 - a) * logistic(x[2])
+		p.gamma = logistic(x[2])
 	}
 	return p
 }

@@ -1,0 +1,228 @@
+package inference
+
+import (
+	"context"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+)
+
+// Auto forecasts each series with a weighted mix of its candidates, the
+// weights set by each candidate's error on that series' own recent past:
+// the forecasts it would have made at the last Window origins whose whole
+// horizon is already observed (walk-forward: nothing at or after the
+// forecast origin is used). The origins sit on a fixed grid (every horizon
+// steps since the Unix epoch), so the ranking changes only when a new grid
+// origin completes, not every tick. With fewer than MinOrigins scored
+// origins the first candidate serves alone and Fallback says so.
+type Auto struct {
+	Candidates []Forecaster
+	Window     int     // scored origins (0: 48)
+	MinOrigins int     // origins needed before trusting the ranking (0: 8)
+	Cutoff     float64 // candidates with MAE above Cutoff × the best get no weight (0: 1.25)
+}
+
+// Name implements Forecaster.
+func (Auto) Name() string { return "auto" }
+
+func (a Auto) window() int     { return cmp0(a.Window, 48) }
+func (a Auto) minOrigins() int { return cmp0(a.MinOrigins, 8) }
+func (a Auto) cutoff() float64 {
+	if a.Cutoff <= 1 {
+		return 1.25
+	}
+	return a.Cutoff
+}
+
+func cmp0(v, def int) int {
+	if v <= 0 {
+		return def
+	}
+	return v
+}
+
+// LookbackSteps is how far before the origin the scored origins reach.
+func (a Auto) LookbackSteps(horizon int) int { return (a.window() + 2) * horizon }
+
+// Forecast implements Forecaster.
+func (a Auto) Forecast(ctx context.Context, series []Series, horizon int) ([]Forecast, error) {
+	if len(a.Candidates) == 0 {
+		return nil, fmt.Errorf("auto: no candidate forecasters")
+	}
+	if horizon < 1 {
+		return nil, fmt.Errorf("forecast: horizon must be at least 1 step, got %d", horizon)
+	}
+	past, use := a.pastOrigins(series, horizon)
+	now := make([][]Forecast, len(a.Candidates))
+	then := make([][]Forecast, len(a.Candidates))
+	var errs []string
+	for c, fc := range a.Candidates {
+		var err error
+		if now[c], err = fc.Forecast(ctx, series, horizon); err == nil && len(past) > 0 {
+			then[c], err = fc.Forecast(ctx, past, horizon)
+		}
+		if err != nil {
+			if ctx.Err() != nil {
+				return nil, ctx.Err()
+			}
+			now[c], then[c] = nil, nil
+			errs = append(errs, fmt.Sprintf("%s: %v", fc.Name(), err))
+		}
+	}
+	out := make([]Forecast, len(series))
+	for i, s := range series {
+		f, err := a.mix(i, s, horizon, now, then, use[i], past)
+		if err != nil {
+			return nil, fmt.Errorf("auto: series %q: %w (%s)", s.ID, err, strings.Join(errs, "; "))
+		}
+		out[i] = f
+	}
+	return out, nil
+}
+
+// pastOrigins is the deduplicated batch of past histories to score, and for
+// each series the indexes into it of its scored origins. A past history
+// is the prefix of the longest series with that ID that reaches it.
+func (a Auto) pastOrigins(series []Series, horizon int) ([]Series, [][]int) {
+	type key struct {
+		id  string
+		end time.Time
+	}
+	idx := map[key]int{}
+	var past []Series
+	use := make([][]int, len(series))
+	order := make([]int, len(series)) // longest history first: it owns a shared prefix
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(x, y int) int { return series[x].Start.Compare(series[y].Start) })
+	for _, i := range order {
+		s := series[i]
+		for _, n := range gridEnds(s, horizon, a.window()) {
+			k := key{s.ID, s.Start.Add(time.Duration(n) * s.Step)}
+			j, ok := idx[k]
+			if !ok {
+				j = len(past)
+				idx[k] = j
+				past = append(past, Series{ID: s.ID, Start: s.Start, Step: s.Step, Values: s.Values[:n:n]})
+			}
+			use[i] = append(use[i], j)
+		}
+	}
+	return past, use
+}
+
+// gridEnds are the prefix lengths n (origins) on the horizon grid whose
+// whole horizon lies inside s, newest first, at most window of them, each
+// leaving a few observed values to forecast from.
+func gridEnds(s Series, horizon, window int) []int {
+	if s.Step <= 0 {
+		return nil
+	}
+	abs0 := s.Start.UnixNano() / int64(s.Step)
+	last := len(s.Values) - horizon
+	n := last - int(((abs0+int64(last))%int64(horizon)+int64(horizon))%int64(horizon))
+	var out []int
+	for ; n > 0 && len(out) < window; n -= horizon {
+		if validCount(s.Values[max(0, n-horizon):n]) == 0 || validCount(s.Values[:n]) < 3 {
+			break
+		}
+		out = append(out, n)
+	}
+	return out
+}
+
+// mix weights the candidates' current forecasts of series i by their
+// scores on its past origins.
+func (a Auto) mix(i int, s Series, horizon int, now, then [][]Forecast, use []int, past []Series) (Forecast, error) {
+	maes := make([]float64, len(a.Candidates))
+	first := -1
+	for c := range a.Candidates {
+		maes[c] = math.Inf(1)
+		if now[c] == nil {
+			continue
+		}
+		if first < 0 {
+			first = c
+		}
+		if then[c] != nil {
+			maes[c] = pastMAE(s, then[c], use, past, horizon)
+		}
+	}
+	if first < 0 {
+		return Forecast{}, fmt.Errorf("no candidate could forecast")
+	}
+	if len(use) < a.minOrigins() {
+		f := now[first][i]
+		f.Model = "auto: " + f.Model
+		f.Fallback = fmt.Sprintf("%d scored origins of the %d needed to rank the candidates: %s serves alone",
+			len(use), a.minOrigins(), a.Candidates[first].Name())
+		return f, nil
+	}
+	return a.blend(i, s, now, maes, use), nil
+}
+
+// pastMAE is the mean absolute p50 error of one candidate's forecasts at
+// the scored origins, against the values s holds after each of them.
+func pastMAE(s Series, fs []Forecast, use []int, past []Series, horizon int) float64 {
+	sum, n := 0.0, 0
+	for _, j := range use {
+		o := int(past[j].End().Sub(s.Start) / s.Step)
+		for h := range horizon {
+			if y := s.Values[o+h]; !math.IsNaN(y) {
+				sum += math.Abs(y - fs[j].P50[h])
+				n++
+			}
+		}
+	}
+	if n == 0 {
+		return math.Inf(1)
+	}
+	return sum / float64(n)
+}
+
+// blend averages the candidates' quantiles with weights 1/MAE² among those
+// within the cutoff of the best, and says so in Model.
+func (a Auto) blend(i int, s Series, now [][]Forecast, maes []float64, used []int) Forecast {
+	best := slices.Min(maes)
+	w := make([]float64, len(maes))
+	total := 0.0
+	for c, m := range maes {
+		if now[c] != nil && m <= a.cutoff()*best && !math.IsInf(m, 1) {
+			w[c] = 1 / math.Max(m*m, 1e-12)
+			total += w[c]
+		}
+	}
+	f := Forecast{ID: s.ID, Start: s.End(), Step: s.Step}
+	var parts, scores []string
+	for c, fc := range a.Candidates {
+		if now[c] == nil {
+			continue
+		}
+		scores = append(scores, fmt.Sprintf("%s %.4g", fc.Name(), maes[c]))
+		if w[c] == 0 {
+			continue
+		}
+		w[c] /= total
+		parts = append(parts, fmt.Sprintf("%s %.0f%%", now[c][i].Model, 100*w[c]))
+		addScaled(&f, now[c][i], w[c])
+	}
+	f.Model = "auto: " + strings.Join(parts, " + ")
+	f.Reason = fmt.Sprintf("weights 1/MAE² over the last %d origins within %.2f× the best (MAE %s)",
+		len(used), a.cutoff(), strings.Join(scores, ", "))
+	return f
+}
+
+// addScaled adds w × g's quantiles to f's.
+func addScaled(f *Forecast, g Forecast, w float64) {
+	if f.P50 == nil {
+		f.P10, f.P50, f.P90 = make([]float64, len(g.P50)), make([]float64, len(g.P50)), make([]float64, len(g.P50))
+	}
+	for h := range g.P50 {
+		f.P10[h] += w * g.P10[h]
+		f.P50[h] += w * g.P50[h]
+		f.P90[h] += w * g.P90[h]
+	}
+}
