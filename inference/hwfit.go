@@ -23,32 +23,49 @@ const hwSimpler = 0.03
 // hwHoldout is the share of the fit window held out to choose the period.
 const hwHoldout = 0.2
 
-// fitHoltWinters chooses the period (none, a day or a week) by the
-// horizon-step MAE on the last hwHoldout of v of models fitted on the rest,
-// then filters the winner through all of v. idx0 is v[0]'s absolute step
-// number (phases are taken modulo the period).
+// fitHoltWinters chooses the period (none, a day or a week) and the fit
+// window (all of v, or only its recent hwShortSteps: a series whose
+// behaviour shifted forecasts better from recent data) by the horizon-step
+// MAE on the last hwHoldout of v of models fitted before it, then filters
+// the winner through the rest of v. idx0 is v[0]'s absolute step number
+// (phases are taken modulo the period).
 func fitHoltWinters(v []float64, step time.Duration, idx0 int64, horizon int) hwFit {
 	head := len(v) - max(int(hwHoldout*float64(len(v))), horizon+1)
 	if head < 3 || validCount(v[:head]) < 3 {
 		head = len(v) // too short to hold out: no season, nothing to choose
 	}
 	var best *hwState
-	bestM, bestErr := 0, math.Inf(1)
-	periods := hwPeriods(step, head)
-	if head == len(v) {
-		periods = periods[:1]
-	}
-	for _, m := range periods {
-		init := fitPeriod(v[:head], m, phase(idx0, m))
-		st := init.clone()
-		st.sse(v[:head])
-		score := holdoutMAE(st, v[head:], horizon)
-		if best == nil || score < (1-hwSimpler)*bestErr {
-			best, bestM, bestErr = init, m, score
+	bestM, bestFrom, bestErr, tried := 0, 0, math.Inf(1), false
+	for _, from := range hwWindowStarts(step, head) {
+		periods := hwPeriods(step, head-from)
+		if head == len(v) {
+			periods = periods[:1]
+		}
+		tried = tried || len(periods) > 1
+		for _, m := range periods {
+			init := fitPeriod(v[from:head], m, phase(idx0+int64(from), m))
+			st := init.clone()
+			st.sse(v[from:head])
+			score := holdoutMAE(st, v[head:], horizon)
+			if best == nil || score < (1-hwSimpler)*bestErr {
+				best, bestM, bestFrom, bestErr = init, m, from, score
+			}
 		}
 	}
-	b := best.filterBands(v, horizon)
-	return hwFit{m: bestM, seasonTried: len(periods) > 1, end: best, bands: b}
+	b := best.filterBands(v[bestFrom:], horizon)
+	return hwFit{m: bestM, seasonTried: tried, end: best, bands: b}
+}
+
+// hwShortSteps is the recent fit window that competes with the whole one:
+// four days, at least 1,000 steps.
+func hwShortSteps(step time.Duration) int { return max(int(4*day/step), 1000) }
+
+// hwWindowStarts are the fit windows' first indexes in a head-step history.
+func hwWindowStarts(step time.Duration, head int) []int {
+	if short := hwShortSteps(step); head > 2*short {
+		return []int{0, head - short}
+	}
+	return []int{0}
 }
 
 // hwPeriods are the candidate periods with two whole seasons in n steps.

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"time"
 
 	"github.com/shadowscale/shadowscale/inference"
 )
@@ -14,7 +15,13 @@ var forecasterNames = append([]string{"auto", "lstm"}, inference.BaselineNames..
 // classicalSet is every baseline in report order; they share one
 // Holt-Winters, so its per-series fits are made once.
 func classicalSet() ([]inference.Forecaster, inference.Forecaster) {
-	hw := inference.NewHoltWinters(0)
+	return classicalSetRefit(0)
+}
+
+// classicalSetRefit is classicalSet with Holt-Winters refitting every refit
+// (0: the default).
+func classicalSetRefit(refit time.Duration) ([]inference.Forecaster, inference.Forecaster) {
+	hw := inference.NewHoltWinters(refit)
 	var out []inference.Forecaster
 	for _, n := range inference.BaselineNames {
 		if n == "holt-winters" {

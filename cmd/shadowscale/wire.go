@@ -120,31 +120,59 @@ func schedulerDeps(cfg config.Config, store metrics.Store, log *slog.Logger) (sc
 		}
 		providers[pname] = adapt.Provider{P: p}
 	}
-	deps := scheduler.Deps{Fallback: fallback, Providers: providers, Log: log,
+	deps := scheduler.Deps{Fallback: fallback, Providers: providers, Log: log, Forecaster: primary,
 		History: storeHistory{src: store, window: cfg.Forecast.History, step: historyStep(cfg)},
 		Store:   scheduler.FileStore{Path: filepath.Join(cfg.Service.StateDir, "scheduler.json")}}
-	if primary != nil {
-		deps.Forecaster = primary
-	}
 	return deps, name, nil
 }
 
-// loadModel opens the configured ONNX model, its library from
-// [forecast] onnxruntime_lib or ONNXRUNTIME_LIB; none configured means the
-// fallback alone. Series too short for the model's window use the fallback.
+// loadModel builds the configured forecaster: auto (the LSTM when a model
+// is configured, and the classical forecasters), the LSTM alone, or one
+// baseline. The model's ONNX Runtime library comes from [forecast]
+// onnxruntime_lib or ONNXRUNTIME_LIB; a model that does not load or whose
+// metadata does not match this build is a start-up error, not a fallback.
 func loadModel(fc config.Forecast, fallback inference.Forecaster) (scheduler.Forecaster, string, error) {
-	if fc.Model == "" {
-		return nil, fc.Fallback, nil
+	classical, hw := classicalSetRefit(fc.Refit)
+	for i, n := range inference.BaselineNames {
+		if n == fc.Forecaster {
+			return classical[i], n, nil
+		}
 	}
-	lib := fc.RuntimeLib(os.Getenv)
-	if lib == "" {
-		return nil, "", fmt.Errorf("[forecast] onnxruntime_lib: empty and ONNXRUNTIME_LIB unset; the model %s needs the ONNX Runtime library", fc.Model)
+	var lstm *onnx.Model
+	if fc.Model != "" {
+		lib := fc.RuntimeLib(os.Getenv)
+		if lib == "" {
+			return nil, "", fmt.Errorf("[forecast] onnxruntime_lib: empty and ONNXRUNTIME_LIB unset; the model %s needs the ONNX Runtime library", fc.Model)
+		}
+		m, err := onnx.New(lib, fc.Model, onnx.Options{Threads: 1, Fallback: hw})
+		if err != nil {
+			return nil, "", fmt.Errorf("[forecast] model %s: %w", fc.Model, err)
+		}
+		lstm = m
 	}
-	m, err := onnx.New(lib, fc.Model, onnx.Options{Threads: 1, Fallback: fallback})
-	if err != nil {
-		return nil, "", fmt.Errorf("[forecast] model %s: %w", fc.Model, err)
+	if fc.Forecaster == "lstm" {
+		return lstm, lstm.Card().Label(), nil
 	}
-	return m, m.Card().Name + "-" + m.Card().Version, nil
+	a := closingAuto{Auto: newAuto(nil, classical, fc.AutoWindow, fc.AutoMinOrigins)}
+	name := "auto"
+	if lstm != nil {
+		a.Auto, a.close = newAuto(lstm, classical, fc.AutoWindow, fc.AutoMinOrigins), lstm.Close
+		name = "auto(" + lstm.Card().Label() + ", classical)"
+	}
+	return a, name, nil
+}
+
+// closingAuto closes the LSTM auto mixes in when serve stops.
+type closingAuto struct {
+	inference.Auto
+	close func() error
+}
+
+func (a closingAuto) Close() error {
+	if a.close == nil {
+		return nil
+	}
+	return a.close()
 }
 
 // historyStep is the step the forecaster sees: one tick, never finer than

@@ -7,6 +7,7 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -200,7 +201,7 @@ func TestForecastErrors(t *testing.T) {
 		is      error
 	}{
 		{"horizon zero", []inference.Series{ok}, 0, nil},
-		{"horizon beyond model", []inference.Series{ok}, m.card.HorizonSteps + 1, nil},
+		{"horizon beyond model without fallback", []inference.Series{ok}, m.card.HorizonSteps + 1, nil},
 		{"fractional step", []inference.Series{{ID: "f", Step: 1500 * time.Millisecond, Values: ok.Values}}, 6, nil},
 		{"too short without fallback", []inference.Series{synthetic("s", 3, 1)}, 6, inference.ErrTooShort},
 	} {
@@ -246,5 +247,28 @@ func TestForecastConcurrent(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// A horizon beyond the model's head is served: the head by the model, the
+// rest by the fallback, and the forecast says where each part came from.
+func TestForecastBeyondHead(t *testing.T) {
+	fb := inference.NewHoltWinters(0)
+	m := openModel(t, shippedModel(t), Options{Fallback: fb})
+	ctx := context.Background()
+	s := synthetic("long", 3000, 5)
+	H := m.card.HorizonSteps
+	got, err := m.Forecast(ctx, []inference.Series{s}, 2*H)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _ := m.Forecast(ctx, []inference.Series{s}, H)
+	tail, _ := fb.Forecast(ctx, []inference.Series{s}, 2*H)
+	f := got[0]
+	if len(f.P50) != 2*H || f.P50[0] != head[0].P50[0] || f.P50[2*H-1] != tail[0].P50[2*H-1] {
+		t.Fatalf("%d steps, first %v (model %v), last %v (fallback %v)", len(f.P50), f.P50[0], head[0].P50[0], f.P50[2*H-1], tail[0].P50[2*H-1])
+	}
+	if f.Model != m.card.Label()+"+holt-winters" || !strings.Contains(f.Reason, "beyond its head") || f.Fallback != "" {
+		t.Errorf("model %q reason %q fallback %q", f.Model, f.Reason, f.Fallback)
 	}
 }

@@ -9,12 +9,52 @@ import (
 	"github.com/shadowscale/shadowscale/inference"
 )
 
-// Forecast predicts horizon steps (at most the model's horizon_steps) for
-// every series, batching up to MaxBatch series per ONNX Runtime Run.
+// Forecast predicts horizon steps for every series, batching up to
+// MaxBatch series per ONNX Runtime Run. Steps beyond the model's head
+// (horizon_steps) come from the fallback forecaster, and the forecast's
+// Model and Reason say so; without a fallback they are an error.
 func (m *Model) Forecast(ctx context.Context, series []inference.Series, horizon int) ([]inference.Forecast, error) {
-	if horizon < 1 || horizon > m.card.HorizonSteps {
-		return nil, fmt.Errorf("%s: horizon %d steps is outside 1..%d", m.card.Label(), horizon, m.card.HorizonSteps)
+	if horizon < 1 {
+		return nil, fmt.Errorf("%s: horizon %d steps is below 1", m.card.Label(), horizon)
 	}
+	if horizon > m.card.HorizonSteps {
+		return m.beyondHead(ctx, series, horizon)
+	}
+	return m.forecastHead(ctx, series, horizon)
+}
+
+// beyondHead forecasts the head with the model and the rest with the
+// fallback.
+func (m *Model) beyondHead(ctx context.Context, series []inference.Series, horizon int) ([]inference.Forecast, error) {
+	H := m.card.HorizonSteps
+	if m.opts.Fallback == nil {
+		return nil, fmt.Errorf("%s: horizon %d steps is beyond the model's %d and no fallback forecasts the rest", m.card.Label(), horizon, H)
+	}
+	head, err := m.forecastHead(ctx, series, H)
+	if err != nil {
+		return nil, err
+	}
+	tail, err := m.opts.Fallback.Forecast(ctx, series, horizon)
+	if err != nil {
+		return nil, fmt.Errorf("%s: fallback %s for steps beyond %d: %w", m.card.Label(), m.opts.Fallback.Name(), H, err)
+	}
+	for i := range head {
+		if head[i].Fallback != "" { // too short for the model: the fallback serves it all
+			tail[i].Fallback = head[i].Fallback
+			head[i] = tail[i]
+			continue
+		}
+		f := &head[i]
+		f.P10 = append(f.P10, tail[i].P10[H:]...)
+		f.P50 = append(f.P50, tail[i].P50[H:]...)
+		f.P90 = append(f.P90, tail[i].P90[H:]...)
+		f.Reason = fmt.Sprintf("steps 1-%d from %s, %d-%d (beyond its head) from %s", H, f.Model, H+1, horizon, tail[i].Model)
+		f.Model += "+" + tail[i].Model
+	}
+	return head, nil
+}
+
+func (m *Model) forecastHead(ctx context.Context, series []inference.Series, horizon int) ([]inference.Forecast, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if m.closed {

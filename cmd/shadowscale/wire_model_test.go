@@ -1,0 +1,71 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/shadowscale/shadowscale/config"
+	"github.com/shadowscale/shadowscale/inference"
+	"github.com/shadowscale/shadowscale/internal/testenv"
+)
+
+func forecastConfig(forecaster, model, lib string) config.Forecast {
+	return config.Forecast{Forecaster: forecaster, Model: model, ONNXRuntimeLib: lib, Fallback: "holt-winters",
+		Horizon: 30 * time.Minute, Quantile: "p90", MaxFailures: 3, History: 8 * 24 * time.Hour,
+		AutoWindow: 48, AutoMinOrigins: 8, Refit: 24 * time.Hour}
+}
+
+// serve's forecaster is what [forecast] forecaster names; auto mixes in the
+// model when one is configured.
+func TestLoadModelChoosesForecaster(t *testing.T) {
+	lib := testenv.ONNXRuntime(t)
+	fallback := inference.Naive{}
+	for _, c := range []struct{ forecaster, model, want string }{
+		{"auto", "", "auto"},
+		{"auto", shippedModel, "auto(lstm-1, classical)"},
+		{"lstm", shippedModel, "lstm-1"},
+		{"seasonal-naive", shippedModel, "seasonal-naive"},
+	} {
+		fc, name, err := loadModel(forecastConfig(c.forecaster, c.model, lib), fallback)
+		if err != nil {
+			t.Fatalf("%s/%q: %v", c.forecaster, c.model, err)
+		}
+		if name != c.want {
+			t.Errorf("%s with model %q: %q, want %q", c.forecaster, c.model, name, c.want)
+		}
+		if cl, ok := fc.(interface{ Close() error }); ok {
+			cl.Close()
+		}
+	}
+}
+
+// A model whose card does not match its ONNX metadata stops serve at
+// start-up with an error naming the key: a misconfiguration is not papered
+// over by the fallback (which serves only runtime failures).
+func TestLoadModelRefusesMismatchedMetadata(t *testing.T) {
+	lib := testenv.ONNXRuntime(t)
+	dir := t.TempDir()
+	onnxBytes, err := os.ReadFile(filepath.Join(shippedModel, "model.onnx"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var card map[string]any
+	cardBytes, _ := os.ReadFile(filepath.Join(shippedModel, "model.json"))
+	if err := json.Unmarshal(cardBytes, &card); err != nil {
+		t.Fatal(err)
+	}
+	card["window"] = card["window"].(float64) + 1
+	cardBytes, _ = json.Marshal(card)
+	os.WriteFile(filepath.Join(dir, "model.onnx"), onnxBytes, 0o600)
+	os.WriteFile(filepath.Join(dir, "model.json"), cardBytes, 0o600)
+	for _, f := range []string{"auto", "lstm"} {
+		_, _, err := loadModel(forecastConfig(f, dir, lib), inference.Naive{})
+		if err == nil || !strings.Contains(err.Error(), "[forecast] model "+dir) {
+			t.Errorf("forecaster %s with a mismatched card: %v, want a start-up error naming [forecast] model", f, err)
+		}
+	}
+}
