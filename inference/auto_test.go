@@ -96,7 +96,7 @@ func TestAutoMinimumHistory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if f := out[0]; f.Model != "auto: naive" || !strings.Contains(f.Fallback, "naive serves alone") || f.P50[0] != 9 {
+	if f := out[0]; f.Model != "auto: naive" || !strings.Contains(f.Fallback, "naive serves alone") || f.P50[0] != 8 {
 		t.Errorf("model %q fallback %q p50 %v", f.Model, f.Fallback, f.P50)
 	}
 }
