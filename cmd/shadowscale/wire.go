@@ -16,6 +16,7 @@ import (
 	"github.com/shadowscale/shadowscale/metrics"
 	"github.com/shadowscale/shadowscale/metrics/collect"
 	"github.com/shadowscale/shadowscale/metrics/stores"
+	"github.com/shadowscale/shadowscale/models"
 	"github.com/shadowscale/shadowscale/provision"
 	"github.com/shadowscale/shadowscale/scheduler"
 	"github.com/shadowscale/shadowscale/scheduler/adapt"
@@ -144,7 +145,7 @@ func loadModel(fc config.Forecast, fallback inference.Forecaster) (scheduler.For
 		if lib == "" {
 			return nil, "", fmt.Errorf("[forecast] onnxruntime_lib: empty and ONNXRUNTIME_LIB unset; the model %s needs the ONNX Runtime library", fc.Model)
 		}
-		m, err := onnx.New(lib, fc.Model, onnx.Options{Threads: 1, Fallback: hw})
+		m, err := openServeModel(lib, fc.Model, onnx.Options{Threads: 1, Fallback: hw})
 		if err != nil {
 			return nil, "", fmt.Errorf("[forecast] model %s: %w", fc.Model, err)
 		}
@@ -160,6 +161,15 @@ func loadModel(fc config.Forecast, fallback inference.Forecaster) (scheduler.For
 		name = "auto(" + lstm.Card().Label() + ", classical)"
 	}
 	return a, name, nil
+}
+
+// openServeModel opens [forecast] model: a path, or "builtin" for the
+// default model built into the binary.
+func openServeModel(lib, model string, opts onnx.Options) (*onnx.Model, error) {
+	if model == "builtin" {
+		return onnx.NewFromData(lib, "built-in "+models.Default, models.DefaultONNX, models.DefaultCard, opts)
+	}
+	return onnx.New(lib, model, opts)
 }
 
 // closingAuto closes the LSTM auto mixes in when serve stops.

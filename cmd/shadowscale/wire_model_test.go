@@ -28,6 +28,7 @@ func TestLoadModelChoosesForecaster(t *testing.T) {
 		{"auto", "", "auto"},
 		{"auto", shippedModel, "auto(lstm-1, classical)"},
 		{"lstm", shippedModel, "lstm-1"},
+		{"lstm", "builtin", "lstm-1"},
 		{"seasonal-naive", shippedModel, "seasonal-naive"},
 	} {
 		fc, name, err := loadModel(forecastConfig(c.forecaster, c.model, lib), fallback)

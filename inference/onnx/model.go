@@ -102,6 +102,23 @@ func New(lib, modelPath string, opts Options) (*Model, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newSession(onnxPath, data, card, opts)
+}
+
+// NewFromData is New for a model held in memory (the one built into the
+// binary): name labels it in errors, cardFile is its model.json.
+func NewFromData(lib, name string, data, cardFile []byte, opts Options) (*Model, error) {
+	if err := initORT(lib); err != nil {
+		return nil, err
+	}
+	card, err := checkModel(data, cardFile, name+" model.json")
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", name, err)
+	}
+	return newSession(name, data, card, opts)
+}
+
+func newSession(onnxPath string, data []byte, card ModelCard, opts Options) (*Model, error) {
 	opts.Threads = max(opts.Threads, 1)
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 256
@@ -133,33 +150,46 @@ func LoadModel(onnxPath, cardPath string) ([]byte, ModelCard, error) {
 	if err != nil {
 		return nil, ModelCard{}, fmt.Errorf("read model: %w", err)
 	}
-	fail := func(err error) ([]byte, ModelCard, error) {
+	var cardFile []byte
+	if _, err := os.Stat(cardPath); err == nil {
+		if cardFile, err = os.ReadFile(cardPath); err != nil {
+			return nil, ModelCard{}, fmt.Errorf("read model card: %w", err)
+		}
+	}
+	card, err := checkModel(data, cardFile, cardPath)
+	if err != nil {
 		return nil, ModelCard{}, fmt.Errorf("model %s: %w", onnxPath, err)
 	}
+	return data, card, nil
+}
+
+// checkModel checks ONNX bytes against this build and, when cardFile is
+// not nil, against that model.json (named cardName in errors).
+func checkModel(data, cardFile []byte, cardName string) (ModelCard, error) {
 	// An ONNX ModelProto starts with field 1 (ir_version, varint): 0x08.
 	if len(data) == 0 || data[0] != 0x08 {
-		return fail(errors.New("not an ONNX model (empty, or no ir_version field at the start)"))
+		return ModelCard{}, errors.New("not an ONNX model (empty, or no ir_version field at the start)")
 	}
 	card, fields, err := readMetadata(data)
 	if err != nil {
-		return fail(err)
+		return ModelCard{}, err
 	}
 	if err := card.Check(); err != nil {
-		return fail(err)
+		return ModelCard{}, err
 	}
-	if _, err := os.Stat(cardPath); err == nil {
-		_, fileFields, err := ReadCardFile(cardPath)
+	if cardFile != nil {
+		_, fileFields, err := decodeCard(cardFile, cardName)
 		if err != nil {
-			return fail(err)
+			return ModelCard{}, err
 		}
 		if err := sameCard(fileFields, fields); err != nil {
-			return fail(err)
+			return ModelCard{}, err
 		}
 	}
 	if err := checkIO(data, card); err != nil {
-		return fail(err)
+		return ModelCard{}, err
 	}
-	return data, card, nil
+	return card, nil
 }
 
 func readMetadata(data []byte) (ModelCard, map[string]any, error) {
