@@ -1,7 +1,9 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
 	"strings"
@@ -68,5 +70,31 @@ func TestLoadModelRefusesMismatchedMetadata(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), "[forecast] model "+dir) {
 			t.Errorf("forecaster %s with a mismatched card: %v, want a start-up error naming [forecast] model", f, err)
 		}
+	}
+}
+
+// With a 10 s tick the default 30 m horizon is 180 steps, beyond the
+// LSTM's 30-step head: serve's forecaster still serves it, the head from
+// the LSTM and the rest from Holt-Winters, and says so.
+func TestServeForecasterLongHorizon(t *testing.T) {
+	lib := testenv.ONNXRuntime(t)
+	for _, f := range []string{"lstm", "auto"} {
+		fc, _, err := loadModel(forecastConfig(f, "builtin", lib), inference.Naive{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := make([]float64, 6*360) // six hours at 10 s
+		for i := range v {
+			v[i] = 50 + 20*math.Sin(float64(i)/200)
+		}
+		s := inference.Series{ID: "web", Start: time.Unix(1_700_000_000, 0).UTC(), Step: 10 * time.Second, Values: v}
+		out, err := fc.Forecast(context.Background(), []inference.Series{s}, 180)
+		if err != nil {
+			t.Fatalf("%s: %v", f, err)
+		}
+		if len(out[0].P50) != 180 || !strings.Contains(out[0].Model, "lstm-1+holt-winters") {
+			t.Errorf("%s: %d steps by %q, want 180 by lstm-1+holt-winters", f, len(out[0].P50), out[0].Model)
+		}
+		fc.(interface{ Close() error }).Close()
 	}
 }
