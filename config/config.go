@@ -158,7 +158,7 @@ func Default() Config {
 		},
 		Forecast: Forecast{
 			Forecaster:     "auto",
-			AutoWindow:     48,
+			AutoWindow:     200,
 			AutoMinOrigins: 8,
 			Refit:          day,
 			Fallback:       "holt-winters",

@@ -89,7 +89,7 @@ var badFiles = map[string]string{
 	"state_dir_empty":                `[service] state_dir: must not be empty`,
 	"tick_zero":                      `[service] tick: must be positive, got 0s`,
 	"fallback_unknown":               `[forecast] fallback: must be one of naive, seasonal-naive, holt-winters, got "arima"`,
-	"forecaster_unknown":             `[forecast] forecaster: must be one of auto, lstm, naive, seasonal-naive, holt-winters, got "prophet"`,
+	"forecaster_unknown":             `[forecast] forecaster: must be one of auto, lstm, naive, seasonal-naive, holt-winters, diff-ar, got "prophet"`,
 	"lstm_without_model":             `[forecast] model: required when forecaster = lstm`,
 	"auto_min_above_window":          `[forecast] auto_min_origins: must be in 1..auto_window (4), got 5`,
 	"refit_zero":                     `[forecast] refit: must be positive, got 0s`,

@@ -65,8 +65,8 @@ func (s Service) validate() error {
 func (f Forecast) validate() error {
 	const sec = "forecast"
 	switch {
-	case !slices.Contains([]string{"auto", "lstm", "naive", "seasonal-naive", "holt-winters"}, f.Forecaster):
-		return bad(sec, "forecaster", "must be one of auto, lstm, naive, seasonal-naive, holt-winters, got %q", f.Forecaster)
+	case !slices.Contains([]string{"auto", "lstm", "naive", "seasonal-naive", "holt-winters", "diff-ar"}, f.Forecaster):
+		return bad(sec, "forecaster", "must be one of auto, lstm, naive, seasonal-naive, holt-winters, diff-ar, got %q", f.Forecaster)
 	case f.Forecaster == "lstm" && f.Model == "":
 		return bad(sec, "model", "required when forecaster = lstm")
 	case f.AutoWindow < 1:

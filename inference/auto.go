@@ -19,19 +19,19 @@ import (
 // origins the first candidate serves alone and Fallback says so.
 type Auto struct {
 	Candidates []Forecaster
-	Window     int     // scored origins (0: 48)
+	Window     int     // scored origins (0: 200)
 	MinOrigins int     // origins needed before trusting the ranking (0: 8)
-	Cutoff     float64 // candidates with MAE above Cutoff × the best get no weight (0: 1.25)
+	Cutoff     float64 // candidates with MAE above Cutoff × the best get no weight (0: 1.02)
 }
 
 // Name implements Forecaster.
 func (Auto) Name() string { return "auto" }
 
-func (a Auto) window() int     { return cmp0(a.Window, 48) }
+func (a Auto) window() int     { return cmp0(a.Window, 200) }
 func (a Auto) minOrigins() int { return cmp0(a.MinOrigins, 8) }
 func (a Auto) cutoff() float64 {
 	if a.Cutoff <= 1 {
-		return 1.25
+		return 1.02 // near-ties share; otherwise the best serves (mixing measured worse)
 	}
 	return a.Cutoff
 }

@@ -20,7 +20,7 @@ import (
 // zero value fits on every call.
 type HoltWinters struct {
 	Refit time.Duration // 0: fit on every call
-	cache *hwCache
+	cache *fitCache[hwFit]
 }
 
 // DefaultRefit is how often NewHoltWinters refits a series.
@@ -32,7 +32,7 @@ func NewHoltWinters(refit time.Duration) HoltWinters {
 	if refit <= 0 {
 		refit = DefaultRefit
 	}
-	return HoltWinters{Refit: refit, cache: &hwCache{m: map[hwKey]*hwEntry{}}}
+	return HoltWinters{Refit: refit, cache: newFitCache[hwFit]()}
 }
 
 // Name implements Forecaster.
@@ -68,10 +68,7 @@ func (hw HoltWinters) one(s Series, horizon int) (Forecast, error) {
 	}
 	fitEnd, key := len(v), hwKey{}
 	if hw.cache != nil {
-		b := s.End().Truncate(hw.refit(s.Step))
-		if i := int(math.Ceil(float64(b.Sub(s.Start)) / float64(s.Step))); i >= len(v)/2 && validCount(v[:max(i, 0)]) >= 3 {
-			fitEnd, key = i, hwKey{id: s.ID, step: s.Step, bucket: s.Start.Add(time.Duration(i) * s.Step), horizon: horizon}
-		}
+		fitEnd, key = refitPoint(s, hw.refit(s.Step), horizon)
 	}
 	fit := hw.fitted(s, fitEnd, key, horizon)
 	st := fit.end.clone()
@@ -103,6 +100,19 @@ func (hw HoltWinters) fitted(s Series, fitEnd int, key hwKey, horizon int) hwFit
 	return hw.cache.get(key, fit)
 }
 
+// refitPoint is where the fit for s's current refit interval ends (the
+// interval's start) and its cache key; a series with too little history
+// before that start is fitted on all of it, uncached (zero key).
+func refitPoint(s Series, refit time.Duration, horizon int) (int, hwKey) {
+	v := s.Values
+	b := s.End().Truncate(refit)
+	i := int(math.Ceil(float64(b.Sub(s.Start)) / float64(s.Step)))
+	if i < len(v)/2 || i < 1 || validCount(v[:i]) < 3 {
+		return len(v), hwKey{}
+	}
+	return i, hwKey{id: s.ID, step: s.Step, bucket: s.Start.Add(time.Duration(i) * s.Step), horizon: horizon}
+}
+
 // hwKey names one series' fit for one refit interval and horizon.
 type hwKey struct {
 	id      string
@@ -111,29 +121,31 @@ type hwKey struct {
 	horizon int
 }
 
-type hwEntry struct {
+type fitEntry[T any] struct {
 	once sync.Once
-	fit  hwFit
+	fit  T
 }
 
-// hwCache holds the recent fits; concurrent callers of one key share one
+// fitCache holds the recent fits; concurrent callers of one key share one
 // fit.
-type hwCache struct {
+type fitCache[T any] struct {
 	mu sync.Mutex
-	m  map[hwKey]*hwEntry
+	m  map[hwKey]*fitEntry[T]
 }
 
-// hwCacheSize bounds the fits kept: a few refit intervals for many series.
-const hwCacheSize = 4096
+func newFitCache[T any]() *fitCache[T] { return &fitCache[T]{m: map[hwKey]*fitEntry[T]{}} }
 
-func (c *hwCache) get(k hwKey, fit func() hwFit) hwFit {
+// fitCacheSize bounds the fits kept: a few refit intervals for many series.
+const fitCacheSize = 4096
+
+func (c *fitCache[T]) get(k hwKey, fit func() T) T {
 	c.mu.Lock()
 	e, ok := c.m[k]
 	if !ok {
-		if len(c.m) >= hwCacheSize {
+		if len(c.m) >= fitCacheSize {
 			c.evictOlderThan(k.bucket)
 		}
-		e = &hwEntry{}
+		e = &fitEntry[T]{}
 		c.m[k] = e
 	}
 	c.mu.Unlock()
@@ -143,7 +155,7 @@ func (c *hwCache) get(k hwKey, fit func() hwFit) hwFit {
 
 // evictOlderThan drops the fits of intervals before t (or all, when none
 // is older: the series set changed).
-func (c *hwCache) evictOlderThan(t time.Time) {
+func (c *fitCache[T]) evictOlderThan(t time.Time) {
 	n := len(c.m)
 	for k := range c.m {
 		if k.bucket.Before(t) {

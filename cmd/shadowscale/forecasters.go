@@ -24,8 +24,12 @@ func classicalSetRefit(refit time.Duration) ([]inference.Forecaster, inference.F
 	hw := inference.NewHoltWinters(refit)
 	var out []inference.Forecaster
 	for _, n := range inference.BaselineNames {
-		if n == "holt-winters" {
+		switch n {
+		case "holt-winters":
 			out = append(out, hw)
+			continue
+		case "diff-ar":
+			out = append(out, inference.NewDiffAR(refit))
 			continue
 		}
 		b, _ := inference.Baseline(n)
@@ -41,8 +45,12 @@ func newAuto(lstm inference.Forecaster, classical []inference.Forecaster, window
 	if lstm != nil {
 		cands = append(cands, lstm)
 	}
-	for i := len(classical) - 1; i >= 0; i-- { // holt-winters, seasonal-naive, naive
-		cands = append(cands, classical[i])
+	for _, name := range []string{"holt-winters", "diff-ar", "seasonal-naive", "naive"} {
+		for _, c := range classical {
+			if c.Name() == name {
+				cands = append(cands, c)
+			}
+		}
 	}
 	return inference.Auto{Candidates: cands, Window: window, MinOrigins: minOrigins}
 }
