@@ -6,6 +6,7 @@ import (
 	"math"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 )
 
@@ -19,13 +20,81 @@ import (
 // origins the first candidate serves alone and Fallback says so.
 type Auto struct {
 	Candidates []Forecaster
-	Window     int     // scored origins (0: 200)
-	MinOrigins int     // origins needed before trusting the ranking (0: 8)
-	Cutoff     float64 // candidates with MAE above Cutoff × the best get no weight (0: 1.02)
+	memo       *pastMemo // nil: past forecasts are recomputed every call
+	Window     int       // scored origins (0: 200)
+	MinOrigins int       // origins needed before trusting the ranking (0: 8)
+	Cutoff     float64   // candidates with MAE above Cutoff × the best get no weight (0: 1.02)
+}
+
+// NewAuto is an Auto that remembers its candidates' past forecasts (by
+// series ID and origin), so a tick only forecasts the grid origins that
+// completed since the last one.
+func NewAuto(a Auto) Auto {
+	a.memo = &pastMemo{m: map[memoKey][]float64{}}
+	return a
 }
 
 // Name implements Forecaster.
 func (Auto) Name() string { return "auto" }
+
+type memoKey struct {
+	cand    int
+	id      string
+	end     time.Time
+	step    time.Duration
+	horizon int
+}
+
+// pastMemo holds past p50 forecasts; it is cleared when it outgrows
+// memoSize (many LBs or a changed series set).
+type pastMemo struct {
+	mu sync.Mutex
+	m  map[memoKey][]float64
+}
+
+const memoSize = 200_000
+
+// pastP50 is candidate c's p50 at every past origin, from the memo where
+// it has them.
+func (a Auto) pastP50(ctx context.Context, c int, past []Series, horizon int) ([][]float64, error) {
+	out := make([][]float64, len(past))
+	key := func(s Series) memoKey { return memoKey{c, s.ID, s.End(), s.Step, horizon} }
+	var todo []Series
+	var at []int
+	if a.memo != nil {
+		a.memo.mu.Lock()
+		for j, s := range past {
+			out[j] = a.memo.m[key(s)]
+		}
+		a.memo.mu.Unlock()
+	}
+	for j, s := range past {
+		if out[j] == nil {
+			todo, at = append(todo, s), append(at, j)
+		}
+	}
+	if len(todo) == 0 {
+		return out, nil
+	}
+	fs, err := a.Candidates[c].Forecast(ctx, todo, horizon)
+	if err != nil {
+		return nil, err
+	}
+	for k, j := range at {
+		out[j] = fs[k].P50
+	}
+	if a.memo != nil {
+		a.memo.mu.Lock()
+		if len(a.memo.m)+len(todo) > memoSize {
+			clear(a.memo.m)
+		}
+		for k, s := range todo {
+			a.memo.m[key(s)] = fs[k].P50
+		}
+		a.memo.mu.Unlock()
+	}
+	return out, nil
+}
 
 func (a Auto) window() int     { return cmp0(a.Window, 200) }
 func (a Auto) minOrigins() int { return cmp0(a.MinOrigins, 8) }
@@ -56,12 +125,12 @@ func (a Auto) Forecast(ctx context.Context, series []Series, horizon int) ([]For
 	}
 	past, use := a.pastOrigins(series, horizon)
 	now := make([][]Forecast, len(a.Candidates))
-	then := make([][]Forecast, len(a.Candidates))
+	then := make([][][]float64, len(a.Candidates))
 	var errs []string
 	for c, fc := range a.Candidates {
 		var err error
 		if now[c], err = fc.Forecast(ctx, series, horizon); err == nil && len(past) > 0 {
-			then[c], err = fc.Forecast(ctx, past, horizon)
+			then[c], err = a.pastP50(ctx, c, past, horizon)
 		}
 		if err != nil {
 			if ctx.Err() != nil {
@@ -136,7 +205,7 @@ func gridEnds(s Series, horizon, window int) []int {
 
 // mix weights the candidates' current forecasts of series i by their
 // scores on its past origins.
-func (a Auto) mix(i int, s Series, horizon int, now, then [][]Forecast, use []int, past []Series) (Forecast, error) {
+func (a Auto) mix(i int, s Series, horizon int, now [][]Forecast, then [][][]float64, use []int, past []Series) (Forecast, error) {
 	maes := make([]float64, len(a.Candidates))
 	first := -1
 	for c := range a.Candidates {
@@ -166,13 +235,13 @@ func (a Auto) mix(i int, s Series, horizon int, now, then [][]Forecast, use []in
 
 // pastMAE is the mean absolute p50 error of one candidate's forecasts at
 // the scored origins, against the values s holds after each of them.
-func pastMAE(s Series, fs []Forecast, use []int, past []Series, horizon int) float64 {
+func pastMAE(s Series, p50 [][]float64, use []int, past []Series, horizon int) float64 {
 	sum, n := 0.0, 0
 	for _, j := range use {
 		o := int(past[j].End().Sub(s.Start) / s.Step)
 		for h := range horizon {
 			if y := s.Values[o+h]; !math.IsNaN(y) {
-				sum += math.Abs(y - fs[j].P50[h])
+				sum += math.Abs(y - p50[j][h])
 				n++
 			}
 		}

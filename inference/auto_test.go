@@ -53,11 +53,17 @@ func switchSeries(n, change, origin int) Series {
 // The best model changes half-way: auto keeps the early one while the
 // change is unobservable, follows within the window, and never flaps.
 func TestAutoFollowsChangeWithoutLookAhead(t *testing.T) {
-	const n, change, h, window = 400, 200, 3, 10
-	a := Auto{Window: window, MinOrigins: 4, Candidates: []Forecaster{
+	plain := Auto{Window: 10, MinOrigins: 4, Candidates: []Forecaster{
 		truthModel{"early", func(t int64) float64 { return regime(t, false) }},
 		truthModel{"late", func(t int64) float64 { return regime(t, true) }},
 	}}
+	for _, a := range []Auto{plain, NewAuto(plain)} { // remembering past forecasts changes nothing
+		checkFollowsChange(t, a)
+	}
+}
+
+func checkFollowsChange(t *testing.T, a Auto) {
+	const n, change, h, window = 400, 200, 3, 10
 	dominant := func(o int) string {
 		out, err := a.Forecast(context.Background(), []Series{switchSeries(n, change, o)}, h)
 		if err != nil {

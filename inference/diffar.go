@@ -165,20 +165,32 @@ func (m arModel) predictChange(dv []float64, t int) float64 {
 
 // forecast continues v[:end] (gap-free) for horizon steps by recursion.
 func (m arModel) forecast(v []float64, end, horizon int) []float64 {
-	maxLag := 1
-	for _, l := range m.lags {
-		maxLag = max(maxLag, l)
+	dv := make([]float64, end-1)
+	for t := range dv {
+		dv[t] = v[t+1] - v[t]
 	}
-	lo := max(1, end-maxLag)
-	dv := make([]float64, 0, end-lo+horizon)
-	for t := lo; t < end; t++ {
-		dv = append(dv, v[t]-v[t-1])
+	return m.continueFrom(dv, v[end-1], horizon, make([]float64, horizon))
+}
+
+// continueFrom forecasts horizon levels after the changes dv that end at
+// level last; ext is scratch for the predicted changes.
+func (m arModel) continueFrom(dv []float64, last float64, horizon int, ext []float64) []float64 {
+	n := len(dv)
+	at := func(t int) float64 {
+		if t < n {
+			return dv[t]
+		}
+		return ext[t-n]
 	}
 	out := make([]float64, horizon)
-	last := v[end-1]
 	for h := range out {
-		d := m.predictChange(dv, len(dv))
-		dv = append(dv, d)
+		d := 0.0
+		for i, l := range m.lags {
+			if t := n + h - l; t >= 0 {
+				d += m.coef[i] * at(t)
+			}
+		}
+		ext[h] = d
 		last += d
 		out[h] = last
 	}
@@ -189,8 +201,13 @@ func (m arModel) forecast(v []float64, end, horizon int) []float64 {
 // diffARResiduals origins.
 func (m arModel) bands(v []float64, horizon int) bands {
 	res := make([][]float64, horizon)
-	for o := max(2, len(v)-diffARResiduals-horizon); o+1 <= len(v)-1; o++ {
-		f := m.forecast(v, o, min(horizon, len(v)-o))
+	dv := make([]float64, max(len(v)-1, 0))
+	for t := range dv {
+		dv[t] = v[t+1] - v[t]
+	}
+	ext := make([]float64, horizon)
+	for o := max(2, len(v)-diffARResiduals-horizon); o < len(v); o++ {
+		f := m.continueFrom(dv[:o-1], v[o-1], min(horizon, len(v)-o), ext)
 		for h, p := range f {
 			res[h] = append(res[h], v[o+h]-p)
 		}

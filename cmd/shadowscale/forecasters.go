@@ -52,7 +52,7 @@ func newAuto(lstm inference.Forecaster, classical []inference.Forecaster, window
 			}
 		}
 	}
-	return inference.Auto{Candidates: cands, Window: window, MinOrigins: minOrigins}
+	return inference.NewAuto(inference.Auto{Candidates: cands, Window: window, MinOrigins: minOrigins})
 }
 
 // cliForecaster is the forecaster `forecast` uses: name is one of
