@@ -1,6 +1,7 @@
 package inference
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"math"
@@ -10,11 +11,11 @@ import (
 	"time"
 )
 
-// Auto forecasts each series with a weighted mix of its candidates, the
-// weights set by each candidate's error on that series' own recent past:
-// the forecasts it would have made at the last Window origins whose whole
-// horizon is already observed (walk-forward: nothing at or after the
-// forecast origin is used). The origins sit on a fixed grid (every horizon
+// Auto forecasts each series with the candidate (or a mix of the best two
+// or three) that did best on that series' own recent past: the forecasts
+// each would have made at the last Window origins whose whole horizon is
+// already observed (walk-forward: nothing at or after the forecast origin
+// is used). The origins sit on a fixed grid (every horizon
 // steps since the Unix epoch), so the ranking changes only when a new grid
 // origin completes, not every tick. With fewer than MinOrigins scored
 // origins the first candidate serves alone and Fallback says so.
@@ -98,12 +99,6 @@ func (a Auto) pastP50(ctx context.Context, c int, past []Series, horizon int) ([
 
 func (a Auto) window() int     { return cmp0(a.Window, 200) }
 func (a Auto) minOrigins() int { return cmp0(a.MinOrigins, 8) }
-func (a Auto) cutoff() float64 {
-	if a.Cutoff <= 1 {
-		return 1.02 // near-ties share; otherwise the best serves (mixing measured worse)
-	}
-	return a.Cutoff
-}
 
 func cmp0(v, def int) int {
 	if v <= 0 {
@@ -230,7 +225,7 @@ func (a Auto) mix(i int, s Series, horizon int, now [][]Forecast, then [][][]flo
 			len(use), a.minOrigins(), a.Candidates[first].Name())
 		return f, nil
 	}
-	return a.blend(i, s, now, maes, use), nil
+	return a.blend(i, s, now, then, maes, use, past), nil
 }
 
 // pastMAE is the mean absolute p50 error of one candidate's forecasts at
@@ -252,36 +247,80 @@ func pastMAE(s Series, p50 [][]float64, use []int, past []Series, horizon int) f
 	return sum / float64(n)
 }
 
-// blend averages the candidates' quantiles with weights 1/MAE² among those
-// within the cutoff of the best, and says so in Model.
-func (a Auto) blend(i int, s Series, now [][]Forecast, maes []float64, used []int) Forecast {
-	best := slices.Min(maes)
-	w := make([]float64, len(maes))
-	total := 0.0
+// blend serves the best candidate, or the 1/MAE²-weighted mix of the best
+// two or three when that mix's own error over the same past origins is
+// lower by more than mixGain (mixing helps smooth series and hurts spiky
+// ones, so the series' past decides), and says so in Model and Reason.
+func (a Auto) blend(i int, s Series, now [][]Forecast, then [][][]float64, maes []float64, used []int, past []Series) Forecast {
+	var order []int
 	for c, m := range maes {
-		if now[c] != nil && m <= a.cutoff()*best && !math.IsInf(m, 1) {
-			w[c] = 1 / math.Max(m*m, 1e-12)
-			total += w[c]
+		if now[c] != nil && !math.IsInf(m, 1) {
+			order = append(order, c)
+		}
+	}
+	slices.SortStableFunc(order, func(x, y int) int { return cmp.Compare(maes[x], maes[y]) })
+	w, bestErr := []float64{1}, maes[order[0]]
+	for k := 2; k <= min(3, len(order)); k++ {
+		wk := inverseSquare(maes, order[:k])
+		if e := mixMAE(s, then, order[:k], wk, used, past); e < (1-mixGain)*bestErr {
+			w, bestErr = wk, e
 		}
 	}
 	f := Forecast{ID: s.ID, Start: s.End(), Step: s.Step}
 	var parts, scores []string
+	for k, c := range order[:len(w)] {
+		parts = append(parts, fmt.Sprintf("%s %.0f%%", now[c][i].Model, 100*w[k]))
+		addScaled(&f, now[c][i], w[k])
+	}
 	for c, fc := range a.Candidates {
-		if now[c] == nil {
-			continue
+		if now[c] != nil {
+			scores = append(scores, fmt.Sprintf("%s %.4g", fc.Name(), maes[c]))
 		}
-		scores = append(scores, fmt.Sprintf("%s %.4g", fc.Name(), maes[c]))
-		if w[c] == 0 {
-			continue
-		}
-		w[c] /= total
-		parts = append(parts, fmt.Sprintf("%s %.0f%%", now[c][i].Model, 100*w[c]))
-		addScaled(&f, now[c][i], w[c])
 	}
 	f.Model = "auto: " + strings.Join(parts, " + ")
-	f.Reason = fmt.Sprintf("weights 1/MAE² over the last %d origins within %.2f× the best (MAE %s)",
-		len(used), a.cutoff(), strings.Join(scores, ", "))
+	f.Reason = fmt.Sprintf("lowest p50 MAE over the last %d origins (%s; served %.4g)",
+		len(used), strings.Join(scores, ", "), bestErr)
 	return f
+}
+
+// mixGain is how much better a mix must have done than the best single
+// candidate to serve instead of it.
+const mixGain = 0.02
+
+func inverseSquare(maes []float64, cands []int) []float64 {
+	w, total := make([]float64, len(cands)), 0.0
+	for k, c := range cands {
+		w[k] = 1 / math.Max(maes[c]*maes[c], 1e-12)
+		total += w[k]
+	}
+	for k := range w {
+		w[k] /= total
+	}
+	return w
+}
+
+// mixMAE is the past p50 MAE of the weighted mix of cands.
+func mixMAE(s Series, then [][][]float64, cands []int, w []float64, use []int, past []Series) float64 {
+	sum, n := 0.0, 0
+	for _, j := range use {
+		o := int(past[j].End().Sub(s.Start) / s.Step)
+		for h := range then[cands[0]][j] {
+			y := s.Values[o+h]
+			if math.IsNaN(y) {
+				continue
+			}
+			p := 0.0
+			for k, c := range cands {
+				p += w[k] * then[c][j][h]
+			}
+			sum += math.Abs(y - p)
+			n++
+		}
+	}
+	if n == 0 {
+		return math.Inf(1)
+	}
+	return sum / float64(n)
 }
 
 // addScaled adds w × g's quantiles to f's.
