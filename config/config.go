@@ -37,7 +37,7 @@ type Forecast struct {
 	Forecaster     string // auto | lstm | naive | seasonal-naive | holt-winters
 	Model          string // ONNX model dir or file; empty = no LSTM
 	ONNXRuntimeLib string // empty = the ONNXRUNTIME_LIB environment variable
-	Fallback       string // naive | seasonal-naive | holt-winters
+	Fallback       string // naive | seasonal-naive | holt-winters, after MaxFailures
 	Horizon        time.Duration
 	Quantile       string // p10 | p50 | p90
 	MaxFailures    int    // consecutive model failures before using the fallback
