@@ -103,14 +103,19 @@ func (hw HoltWinters) fitted(s Series, fitEnd int, key hwKey, horizon int) hwFit
 // refitPoint is where the fit for s's current refit interval ends (the
 // interval's start) and its cache key; a series with too little history
 // before that start is fitted on all of it, uncached (zero key).
+//
+// A history shorter than twice the interval (a young LB) is refitted every
+// 100 steps instead, so a fit is still not made every tick.
 func refitPoint(s Series, refit time.Duration, horizon int) (int, hwKey) {
 	v := s.Values
-	b := s.End().Truncate(refit)
-	i := int(math.Ceil(float64(b.Sub(s.Start)) / float64(s.Step)))
-	if i < len(v)/2 || i < 1 || validCount(v[:i]) < 3 {
-		return len(v), hwKey{}
+	for _, r := range []time.Duration{refit, 100 * s.Step} {
+		b := s.End().Truncate(r)
+		i := int(math.Ceil(float64(b.Sub(s.Start)) / float64(s.Step)))
+		if i >= len(v)/2 && i >= 1 && validCount(v[:i]) >= 3 {
+			return i, hwKey{id: s.ID, step: s.Step, bucket: s.Start.Add(time.Duration(i) * s.Step), horizon: horizon}
+		}
 	}
-	return i, hwKey{id: s.ID, step: s.Step, bucket: s.Start.Add(time.Duration(i) * s.Step), horizon: horizon}
+	return len(v), hwKey{}
 }
 
 // hwKey names one series' fit for one refit interval and horizon.
