@@ -133,7 +133,7 @@ func schedulerDeps(cfg config.Config, store metrics.Store, log *slog.Logger) (sc
 // onnxruntime_lib or ONNXRUNTIME_LIB; a model that does not load or whose
 // metadata does not match this build is a start-up error, not a fallback.
 func loadModel(fc config.Forecast, fallback inference.Forecaster) (scheduler.Forecaster, string, error) {
-	classical, hw := classicalSetRefit(fc.Refit)
+	classical, _ := classicalSetRefit(fc.Refit)
 	for i, n := range inference.BaselineNames {
 		if n == fc.Forecaster {
 			return classical[i], n, nil
@@ -145,7 +145,9 @@ func loadModel(fc config.Forecast, fallback inference.Forecaster) (scheduler.For
 		if lib == "" {
 			return nil, "", fmt.Errorf("[forecast] onnxruntime_lib: empty and ONNXRUNTIME_LIB unset; the model %s needs the ONNX Runtime library", fc.Model)
 		}
-		m, err := openServeModel(lib, fc.Model, onnx.Options{Threads: 1, Fallback: hw})
+		// Series too short for the model's window, and steps beyond its
+		// head, go to the configured fallback, as they always have.
+		m, err := openServeModel(lib, fc.Model, onnx.Options{Threads: 1, Fallback: fallback})
 		if err != nil {
 			return nil, "", fmt.Errorf("[forecast] model %s: %w", fc.Model, err)
 		}

@@ -79,7 +79,7 @@ func TestLoadModelRefusesMismatchedMetadata(t *testing.T) {
 func TestServeForecasterLongHorizon(t *testing.T) {
 	lib := testenv.ONNXRuntime(t)
 	for _, f := range []string{"lstm", "auto"} {
-		fc, _, err := loadModel(forecastConfig(f, "builtin", lib), inference.Naive{})
+		fc, _, err := loadModel(forecastConfig(f, "builtin", lib), inference.NewHoltWinters(0))
 		if err != nil {
 			t.Fatal(err)
 		}
