@@ -36,13 +36,17 @@ type Service struct {
 
 // Forecast is the [forecast] section.
 type Forecast struct {
-	Model          string // ONNX model dir or file; empty = fallback only
+	Forecaster     string // auto | lstm | naive | seasonal-naive | holt-winters
+	Model          string // ONNX model dir or file; empty = no LSTM
 	ONNXRuntimeLib string // empty = the ONNXRUNTIME_LIB environment variable
-	Fallback       string // naive | seasonal-naive | holt-winters
+	Fallback       string // naive | seasonal-naive | holt-winters, after MaxFailures
 	Horizon        time.Duration
 	Quantile       string // p10 | p50 | p90
 	MaxFailures    int    // consecutive model failures before using the fallback
 	History        time.Duration
+	AutoWindow     int           // auto: scored past origins per series
+	AutoMinOrigins int           // auto: scored origins before the ranking is trusted
+	Refit          time.Duration // how often Holt-Winters refits a series
 }
 
 // RuntimeLib resolves the ONNX Runtime library path; getenv is passed in
@@ -159,11 +163,15 @@ func Default() Config {
 			LogLevel: slog.LevelInfo,
 		},
 		Forecast: Forecast{
-			Fallback:    "holt-winters",
-			Horizon:     30 * time.Minute,
-			Quantile:    "p90",
-			MaxFailures: 3,
-			History:     8 * day,
+			Forecaster:     "auto",
+			AutoWindow:     200,
+			AutoMinOrigins: 8,
+			Refit:          day,
+			Fallback:       "holt-winters",
+			Horizon:        30 * time.Minute,
+			Quantile:       "p90",
+			MaxFailures:    3,
+			History:        8 * day,
 		},
 		Metrics: Metrics{
 			Store:          "embedded",

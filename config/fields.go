@@ -51,6 +51,7 @@ func serviceFields(s *Service) []field {
 
 func forecastFields(f *Forecast) []field {
 	return []field{
+		{"forecaster", str(&f.Forecaster)},
 		{"model", str(&f.Model)},
 		{"onnxruntime_lib", str(&f.ONNXRuntimeLib)},
 		{"fallback", str(&f.Fallback)},
@@ -58,6 +59,9 @@ func forecastFields(f *Forecast) []field {
 		{"quantile", str(&f.Quantile)},
 		{"max_failures", integer(&f.MaxFailures)},
 		{"history", duration(&f.History)},
+		{"auto_window", integer(&f.AutoWindow)},
+		{"auto_min_origins", integer(&f.AutoMinOrigins)},
+		{"refit", duration(&f.Refit)},
 	}
 }
 

@@ -65,6 +65,16 @@ func (s Service) validate() error {
 func (f Forecast) validate() error {
 	const sec = "forecast"
 	switch {
+	case !slices.Contains([]string{"auto", "lstm", "naive", "seasonal-naive", "holt-winters", "diff-ar"}, f.Forecaster):
+		return bad(sec, "forecaster", "must be one of auto, lstm, naive, seasonal-naive, holt-winters, diff-ar, got %q", f.Forecaster)
+	case f.Forecaster == "lstm" && f.Model == "":
+		return bad(sec, "model", "required when forecaster = lstm")
+	case f.AutoWindow < 1:
+		return bad(sec, "auto_window", "must be at least 1, got %d", f.AutoWindow)
+	case f.AutoMinOrigins < 1 || f.AutoMinOrigins > f.AutoWindow:
+		return bad(sec, "auto_min_origins", "must be in 1..auto_window (%d), got %d", f.AutoWindow, f.AutoMinOrigins)
+	case f.Refit <= 0:
+		return bad(sec, "refit", "must be positive, got %s", f.Refit)
 	case !slices.Contains([]string{"naive", "seasonal-naive", "holt-winters"}, f.Fallback):
 		return bad(sec, "fallback", "must be one of naive, seasonal-naive, holt-winters, got %q", f.Fallback)
 	case f.Horizon <= 0:

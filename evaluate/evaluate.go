@@ -123,7 +123,9 @@ func histories(r metrics.Regular, origins []int, maxHistory int) []inference.Ser
 		if maxHistory > 0 && o > maxHistory {
 			from = o - maxHistory
 		}
-		batch[i] = inference.Series{ID: fmt.Sprintf("%s@%d", r.Name, o), Start: r.Time(from),
+		// One ID for every origin: forecasters that refit per series on a
+		// schedule (Holt-Winters) then fit once per interval, as in serve.
+		batch[i] = inference.Series{ID: r.Name, Start: r.Time(from),
 			Step: r.Step, Values: r.Values[from:o:o]}
 	}
 	return batch

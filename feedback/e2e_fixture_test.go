@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shadowscale/shadowscale/inference"
+	"github.com/shadowscale/shadowscale/inference/onnx"
 	"github.com/shadowscale/shadowscale/internal/testenv"
 	"github.com/shadowscale/shadowscale/metrics"
 )
@@ -91,7 +92,7 @@ func (e *e2e) trainChampion() string {
 }
 
 func (e *e2e) loader(dir string) (inference.Forecaster, error) {
-	return inference.NewONNX(e.lib, dir, inference.ONNXOptions{Threads: 1, Fallback: e.naive})
+	return onnx.New(e.lib, dir, onnx.Options{Threads: 1, Fallback: e.naive})
 }
 
 func (e *e2e) retrainer() *Retrainer {

@@ -9,7 +9,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/shadowscale/shadowscale/inference"
+	"github.com/shadowscale/shadowscale/inference/onnx"
 	"github.com/shadowscale/shadowscale/internal/atomicfile"
 )
 
@@ -134,12 +134,12 @@ func (st *RegistryState) Rollback(at time.Time, reason string) error {
 // match what this build feeds (naming the field), or whose .onnx file is
 // missing or not an ONNX model. It needs no ONNX Runtime; the Loader checks
 // the rest (the ONNX metadata against the card, the graph's inputs).
-func CheckModel(dir string) (inference.ModelCard, error) {
-	onnxPath, cardPath, err := inference.ModelFiles(dir)
+func CheckModel(dir string) (onnx.ModelCard, error) {
+	onnxPath, cardPath, err := onnx.ModelFiles(dir)
 	if err != nil {
-		return inference.ModelCard{}, err
+		return onnx.ModelCard{}, err
 	}
-	card, _, err := inference.ReadCardFile(cardPath)
+	card, _, err := onnx.ReadCardFile(cardPath)
 	if err != nil {
 		return card, fmt.Errorf("model %s: card: %w", dir, err)
 	}

@@ -6,6 +6,7 @@ import (
 	"sync"
 
 	"github.com/shadowscale/shadowscale/inference"
+	"github.com/shadowscale/shadowscale/inference/onnx"
 )
 
 // Swappable is the forecaster the scheduler holds: the champion, replaced
@@ -74,7 +75,7 @@ func Label(f inference.Forecaster) string {
 	if f == nil {
 		return ""
 	}
-	if c, ok := f.(interface{ Card() inference.ModelCard }); ok {
+	if c, ok := f.(interface{ Card() onnx.ModelCard }); ok {
 		return c.Card().Label()
 	}
 	return f.Name()

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/shadowscale/shadowscale/inference"
+	"github.com/shadowscale/shadowscale/inference/onnx"
 	"github.com/shadowscale/shadowscale/internal/testenv"
 	"github.com/shadowscale/shadowscale/metrics"
 )
@@ -161,8 +162,8 @@ func TestCalibrationOnSharedTracesLSTM(t *testing.T) {
 	if os.Getenv("SHADOWSCALE_CALIBRATION_ALL") != "1" {
 		t.Skip("a report: set SHADOWSCALE_CALIBRATION_ALL=1")
 	}
-	m, err := inference.NewONNX(testenv.ONNXRuntime(t), filepath.Join(testenv.RepoRoot(), "models", "lstm-1"),
-		inference.ONNXOptions{Threads: 1, Fallback: inference.Naive{}})
+	m, err := onnx.New(testenv.ONNXRuntime(t), filepath.Join(testenv.RepoRoot(), "models", "lstm-1"),
+		onnx.Options{Threads: 1, Fallback: inference.Naive{}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -48,21 +48,21 @@ func TestQuantileSorted(t *testing.T) {
 	}
 }
 
-// Hand-computed: last value 3; 1-step errors {-1,2,-1,2} give offsets
-// p10 -1, p50 0.5, p90 2; 2-step errors are all 1.
+// Hand-computed: last value 3 is the p50; 1-step errors {-1,2,-1,2} give
+// offsets p10 -1, p90 2; 2-step errors are all 1, so p10 stays at 3.
 func TestNaiveByHand(t *testing.T) {
 	f := forecastOne(t, Naive{}, series(time.Minute, 1, 3, 2, 4, 3), 2)
-	wantQuantiles(t, f, [][3]float64{{2, 3.5, 5}, {4, 4, 4}})
+	wantQuantiles(t, f, [][3]float64{{2, 3, 5}, {3, 3, 4}})
 	if !f.Start.Equal(t0.Add(5*time.Minute)) || f.Step != time.Minute {
 		t.Errorf("start %v step %v", f.Start, f.Step)
 	}
 }
 
-// Hand-computed: a 12-hour step makes a day two steps; every seasonal error
-// y[t]-y[t-2] is 1, so each quantile is the value a day before plus 1.
+// Hand-computed: a 12-hour step makes a day two steps; p50 is the value a
+// day before, and every seasonal error y[t]-y[t-2] is 1, so p90 is it plus 1.
 func TestSeasonalNaiveByHand(t *testing.T) {
 	f := forecastOne(t, SeasonalNaive{}, series(12*time.Hour, 10, 20, 11, 21, 12, 22), 3)
-	wantQuantiles(t, f, [][3]float64{{13, 13, 13}, {23, 23, 23}, {13, 13, 13}})
+	wantQuantiles(t, f, [][3]float64{{12, 12, 13}, {22, 22, 23}, {12, 12, 13}})
 }
 
 // Weekdays and weekends differ, so only the weekly season forecasts Monday
@@ -87,35 +87,8 @@ func TestSeasonalNaivePicksWeek(t *testing.T) {
 
 func TestSeasonalNaiveFallsBackWithoutSeason(t *testing.T) {
 	f := forecastOne(t, SeasonalNaive{}, series(time.Hour, 1, 2, 3), 1)
-	if f.Fallback == "" || f.P50[0] != 4 { // naive 3 plus the median 1-step error 1
-		t.Errorf("got p50 %v fallback %q; want naive's 4 and a reason", f.P50[0], f.Fallback)
-	}
-}
-
-// Hand-computed Holt (no season), alpha=beta=0.5, phi=1 on [1,3]:
-// level 2, trend 0.5, so the forecasts are 2.5 and 3.
-func TestHoltByHand(t *testing.T) {
-	st := newHWState([]float64{1, 3}, 0, hwParams{0.5, 0.5, 0.5, 1})
-	st.update(1, 3)
-	if !near(st.predict(2, 1), 2.5, 1e-12) || !near(st.predict(2, 2), 3, 1e-12) {
-		t.Errorf("forecasts %v %v, want 2.5 3", st.predict(2, 1), st.predict(2, 2))
-	}
-}
-
-// Hand-computed Holt-Winters, m=2, all weights 0.5, phi=1 on [1,3,2,4]:
-// season means 2 and 3 give trend 0.5, level 2.25 at step 1 and season
-// [-0.75, 0.75]; the data is exactly linear plus season, so the state stays
-// exact: level 3.25, trend 0.5, forecasts 3 and 5.
-func TestHoltWintersByHand(t *testing.T) {
-	v := []float64{1, 3, 2, 4}
-	st := newHWState(v, 2, hwParams{0.5, 0.5, 0.5, 1})
-	if st.level != 2.25 || st.trend != 0.5 || st.season[0] != -0.75 || st.season[1] != 0.75 {
-		t.Fatalf("init level %v trend %v season %v", st.level, st.trend, st.season)
-	}
-	st.update(2, 2)
-	st.update(3, 4)
-	if !near(st.predict(4, 1), 3, 1e-12) || !near(st.predict(4, 2), 5, 1e-12) || st.level != 3.25 {
-		t.Errorf("level %v forecasts %v %v, want 3.25, 3 and 5", st.level, st.predict(4, 1), st.predict(4, 2))
+	if f.Fallback == "" || f.P50[0] != 3 { // naive: the last value
+		t.Errorf("got p50 %v fallback %q; want naive's 3 and a reason", f.P50[0], f.Fallback)
 	}
 }
 
@@ -128,7 +101,7 @@ func TestHoltWintersKnownSeason(t *testing.T) {
 		v[i] = truth(i)
 	}
 	v[n-30] = math.NaN() // a gap must not derail it
-	f := forecastOne(t, HoltWinters{}, series(time.Hour, v...), h)
+	f := forecastOne(t, NewHoltWinters(0), series(time.Hour, v...), h)
 	for i := range h {
 		if want := truth(n + i); !near(f.P50[i], want, 0.02*want) {
 			t.Errorf("step %d: p50 %.2f, want %.2f", i, f.P50[i], want)
@@ -184,5 +157,16 @@ func TestBaselineErrors(t *testing.T) {
 	}
 	if _, err := Baseline("arima"); err == nil {
 		t.Error("unknown baseline accepted")
+	}
+}
+
+// A series ending at 0 after growth: naive's p50 is the last value, 0, not
+// 0 plus the typical (positive) change.
+func TestNaiveCentresOnLastValue(t *testing.T) {
+	f := forecastOne(t, Naive{}, series(time.Minute, 0, 10, 20, 30, 40, 0), 3)
+	for h := range f.P50 {
+		if f.P50[h] != 0 || f.P10[h] != 0 || f.P90[h] <= 0 {
+			t.Errorf("step %d: %v %v %v, want p10 = p50 = 0 < p90", h, f.P10[h], f.P50[h], f.P90[h])
+		}
 	}
 }

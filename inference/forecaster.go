@@ -36,6 +36,8 @@ type Forecast struct {
 	// back (series too short, model failing), Fallback says why.
 	Model    string
 	Fallback string
+	// Reason says why Model was chosen, for forecasters that choose (auto).
+	Reason string
 }
 
 // Forecaster predicts many series at once. Implementations must be safe for

@@ -4,14 +4,36 @@ import (
 	"context"
 	"fmt"
 	"math"
+	"sync"
+	"time"
 )
 
-// HoltWinters is additive Holt-Winters with a damped trend and a daily
-// season (damped Holt without a season when the history holds fewer than two
-// days or a day is not a whole number of steps). Smoothing parameters are
-// fitted per series by minimising the in-sample one-step squared error, and
-// quantiles come from the in-sample h-step error distribution.
-type HoltWinters struct{}
+// HoltWinters is additive Holt-Winters with a damped trend (statsmodels'
+// form). Per series it estimates the smoothing parameters, the damping and
+// the initial season from the data, and chooses the period (a day, a week
+// or none) by the out-of-sample error on the last fifth of its fit window.
+// Quantiles come from the h-step errors over the last maxResiduals origins.
+//
+// Fitting is the costly part, so a HoltWinters made by NewHoltWinters fits
+// each series (by ID, step and horizon) once per refit interval, on the data
+// before the interval's start, and then only filters the newer points; the
+// zero value fits on every call.
+type HoltWinters struct {
+	Refit time.Duration // 0: fit on every call
+	cache *fitCache[hwFit]
+}
+
+// DefaultRefit is how often NewHoltWinters refits a series.
+const DefaultRefit = 24 * time.Hour
+
+// NewHoltWinters returns a Holt-Winters forecaster that refits each series
+// once per refit interval (DefaultRefit when refit <= 0).
+func NewHoltWinters(refit time.Duration) HoltWinters {
+	if refit <= 0 {
+		refit = DefaultRefit
+	}
+	return HoltWinters{Refit: refit, cache: newFitCache[hwFit]()}
+}
 
 // Name implements Forecaster.
 func (HoltWinters) Name() string { return "holt-winters" }
@@ -21,148 +43,133 @@ func (hw HoltWinters) Forecast(ctx context.Context, series []Series, horizon int
 	return forecastEach(ctx, series, horizon, hw.one)
 }
 
-// hwFitSeasons bounds the history used for fitting: one season initialises
-// the state, the rest is fitted; older data adds cost, not accuracy.
-const hwFitSeasons = 4
+// HWFitSteps is the most history a fit uses: four weeks (two weekly seasons
+// to fit and a holdout), at least 10,000 steps (a slowly changing season
+// needs many seasons to show its gamma), at most 60,000.
+func HWFitSteps(step time.Duration) int {
+	return min(max(int(4*week/step), 10000), 60000)
+}
 
-func (HoltWinters) one(s Series, horizon int) (Forecast, error) {
-	m := SeasonSteps(day, s.Step)
-	v := trimHistory(s.Values, max(hwFitSeasons*m, maxResiduals+horizon+m))
-	if m > 0 && (len(v) < 2*m || validCount(v[:m]) == 0) {
-		m = 0 // the season cannot be initialised from this history
-	}
+// HistorySteps is the history a series needs for the refit schedule to see
+// a whole fit window at every origin.
+func (hw HoltWinters) HistorySteps(step time.Duration) int {
+	return HWFitSteps(step) + int(hw.refit(step)/step) + 1
+}
+
+// refit is the refit interval, never under 100 steps (coarse series).
+func (hw HoltWinters) refit(step time.Duration) time.Duration {
+	return max(hw.Refit, 100*step)
+}
+
+func (hw HoltWinters) one(s Series, horizon int) (Forecast, error) {
+	v := s.Values
 	if validCount(v) < 3 {
 		return Forecast{}, fmt.Errorf("holt-winters: series %q: %w: need at least 3 observed values", s.ID, ErrTooShort)
 	}
-	p := fitHW(v, m)
-	st := newHWState(v, m, p)
-	var res [][]float64
-	point := st.run(v, horizon, &res)
-	f := newForecast(s, "holt-winters", point, bandsFrom(res))
-	if m == 0 {
-		f.Fallback = "history shorter than two days or step not dividing a day: no season"
+	fitEnd, key := len(v), hwKey{}
+	if hw.cache != nil {
+		fitEnd, key = refitPoint(s, hw.refit(s.Step), horizon)
+	}
+	fit := hw.fitted(s, fitEnd, key, horizon)
+	st := fit.end.clone()
+	for _, y := range v[fitEnd:] {
+		st.update(y)
+	}
+	point := make([]float64, horizon)
+	for h := range point {
+		point[h] = st.predict(h + 1)
+	}
+	f := newForecast(s, "holt-winters", point, fit.bands)
+	if fit.m == 0 && !fit.seasonTried && SeasonSteps(day, s.Step) > 0 {
+		f.Fallback = "history too short to fit a daily season: none"
 	}
 	return f, nil
 }
 
-// hwParams are the smoothing weights and damping.
-type hwParams struct{ alpha, beta, gamma, phi float64 }
-
-// fitHW minimises the one-step SSE over logistic-transformed parameters
-// (alpha, beta, gamma in (0,1); phi in [0.8, 0.98], the usual damping range).
-func fitHW(v []float64, m int) hwParams {
-	decode := func(x []float64) hwParams {
-		return hwParams{alpha: logistic(x[0]), beta: logistic(x[1]) * 0.5, gamma: logistic(x[2]),
-			phi: 0.8 + 0.18*logistic(x[3])}
+// fitted is the fit on v[:fitEnd] (its last HWFitSteps), from the cache
+// when key is set.
+func (hw HoltWinters) fitted(s Series, fitEnd int, key hwKey, horizon int) hwFit {
+	fit := func() hwFit {
+		lo := max(0, fitEnd-HWFitSteps(s.Step))
+		idx0 := s.Start.UnixNano()/int64(s.Step) + int64(lo)
+		return fitHoltWinters(s.Values[lo:fitEnd], s.Step, idx0, horizon)
 	}
-	cost := func(x []float64) float64 {
-		st := newHWState(v, m, decode(x))
-		return st.sse(v)
+	if key == (hwKey{}) {
+		return fit()
 	}
-	start := []float64{logit(0.3), logit(0.1), logit(0.1), logit(0.8)}
-	return decode(nelderMead(cost, start, 150))
+	return hw.cache.get(key, fit)
 }
 
-type hwState struct {
-	p      hwParams
-	m      int
-	level  float64
-	trend  float64
-	season []float64 // indexed by t mod m
-	start  int       // first index updated (after initialisation)
-}
-
-// newHWState initialises level and season from the first season (or the
-// first observed value) and the trend from the means of the first two.
-func newHWState(v []float64, m int, p hwParams) *hwState {
-	st := &hwState{p: p, m: m}
-	if m == 0 {
-		first := firstValid(v)
-		st.level, st.start = v[first], first+1
-		return st
-	}
-	m1, m2 := meanValid(v[:m]), meanValid(v[m:2*m])
-	if math.IsNaN(m2) {
-		m2 = m1
-	}
-	// The season means sit at the seasons' centres, (m-1)/2: detrend the
-	// first season around it and carry the level to its last step.
-	st.trend = (m2 - m1) / float64(m)
-	centre := float64(m-1) / 2
-	st.level = m1 + st.trend*centre
-	st.season = make([]float64, m)
-	for i := range m {
-		if !math.IsNaN(v[i]) {
-			st.season[i] = v[i] - (m1 + st.trend*(float64(i)-centre))
+// refitPoint is where the fit for s's current refit interval ends (the
+// interval's start) and its cache key; a series with too little history
+// before that start is fitted on all of it, uncached (zero key).
+//
+// A history shorter than twice the interval (a young LB) is refitted every
+// 100 steps instead, so a fit is still not made every tick.
+func refitPoint(s Series, refit time.Duration, horizon int) (int, hwKey) {
+	v := s.Values
+	for _, r := range []time.Duration{refit, 100 * s.Step} {
+		b := s.End().Truncate(r)
+		i := int(math.Ceil(float64(b.Sub(s.Start)) / float64(s.Step)))
+		if i >= len(v)/2 && i >= 1 && validCount(v[:i]) >= 3 {
+			return i, hwKey{id: s.ID, step: s.Step, bucket: s.Start.Add(time.Duration(i) * s.Step), horizon: horizon}
 		}
 	}
-	st.start = m
-	return st
+	return len(v), hwKey{}
 }
 
-// predict is the forecast made at time t (before seeing y[t]) for t+h-1.
-func (st *hwState) predict(t, h int) float64 {
-	damp, pw := 0.0, 1.0
-	for range h {
-		pw *= st.p.phi
-		damp += pw
-	}
-	f := st.level + damp*st.trend
-	if st.m > 0 {
-		f += st.season[(t+h-1)%st.m]
-	}
-	return f
+// hwKey names one series' fit for one refit interval and horizon.
+type hwKey struct {
+	id      string
+	step    time.Duration
+	bucket  time.Time
+	horizon int
 }
 
-// update absorbs y at time t; a missing y is replaced by its forecast.
-func (st *hwState) update(t int, y float64) {
-	yhat := st.predict(t, 1)
-	if math.IsNaN(y) {
-		y = yhat
-	}
-	p, s := st.p, 0.0
-	if st.m > 0 {
-		s = st.season[t%st.m]
-	}
-	prevLevel := st.level
-	st.level = p.alpha*(y-s) + (1-p.alpha)*(prevLevel+p.phi*st.trend)
-	st.trend = p.beta*(st.level-prevLevel) + (1-p.beta)*p.phi*st.trend
-	if st.m > 0 {
-		st.season[t%st.m] = p.gamma*(y-st.level) + (1-p.gamma)*s
-	}
+type fitEntry[T any] struct {
+	once sync.Once
+	fit  T
 }
 
-func (st *hwState) sse(v []float64) float64 {
-	sum := 0.0
-	for t := st.start; t < len(v); t++ {
-		if e := v[t] - st.predict(t, 1); !math.IsNaN(e) {
-			sum += e * e
+// fitCache holds the recent fits; concurrent callers of one key share one
+// fit.
+type fitCache[T any] struct {
+	mu sync.Mutex
+	m  map[hwKey]*fitEntry[T]
+}
+
+func newFitCache[T any]() *fitCache[T] { return &fitCache[T]{m: map[hwKey]*fitEntry[T]{}} }
+
+// fitCacheSize bounds the fits kept: a few refit intervals for many series.
+const fitCacheSize = 4096
+
+func (c *fitCache[T]) get(k hwKey, fit func() T) T {
+	c.mu.Lock()
+	e, ok := c.m[k]
+	if !ok {
+		if len(c.m) >= fitCacheSize {
+			c.evictOlderThan(k.bucket)
 		}
-		st.update(t, v[t])
+		e = &fitEntry[T]{}
+		c.m[k] = e
 	}
-	return sum
+	c.mu.Unlock()
+	e.once.Do(func() { e.fit = fit() })
+	return e.fit
 }
 
-// run filters the whole history, recording the h-step errors of forecasts
-// made over its last maxResiduals origins, and returns the point forecast.
-func (st *hwState) run(v []float64, horizon int, res *[][]float64) []float64 {
-	*res = make([][]float64, horizon)
-	from := max(st.start, len(v)-maxResiduals-horizon)
-	for t := st.start; t < len(v); t++ {
-		if t >= from {
-			for h := 1; h <= horizon && t+h-1 < len(v); h++ {
-				if y := v[t+h-1]; !math.IsNaN(y) {
-					(*res)[h-1] = append((*res)[h-1], y-st.predict(t, h))
-				}
-			}
+// evictOlderThan drops the fits of intervals before t (or all, when none
+// is older: the series set changed).
+func (c *fitCache[T]) evictOlderThan(t time.Time) {
+	n := len(c.m)
+	for k := range c.m {
+		if k.bucket.Before(t) {
+			delete(c.m, k)
 		}
-		st.update(t, v[t])
 	}
-	point := make([]float64, horizon)
-	for h := range point {
-		point[h] = st.predict(len(v), h+1)
+	if len(c.m) == n {
+		clear(c.m)
 	}
-	return point
 }
 
 // trimHistory keeps the last n values.

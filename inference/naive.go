@@ -6,7 +6,9 @@ import (
 	"math"
 )
 
-// Naive forecasts the last observed value for every step.
+// Naive forecasts the last observed value for every step: p50 is that
+// value, p10/p90 are it plus the 10th/90th percentile of the historical
+// h-step changes (never above/below it).
 type Naive struct{}
 
 // Name implements Forecaster.
@@ -26,7 +28,7 @@ func (Naive) one(s Series, horizon int) (Forecast, error) {
 	for h := range point {
 		point[h] = s.Values[last]
 	}
-	return newForecast(s, "naive", point, naiveBands(s.Values, horizon)), nil
+	return newForecast(s, "naive", point, naiveBands(s.Values, horizon).centred()), nil
 }
 
 // naiveBands collects the h-step errors of the naive forecast, y[t+h]-y[t],

@@ -70,6 +70,16 @@ func newForecast(s Series, model string, point []float64, b bands) Forecast {
 	return f
 }
 
+// centred makes the bands put p50 on the point forecast itself (the last
+// value, the value a season ago), with p10 at or below it and p90 at or
+// above: for naive forecasters the point is the forecast the name promises.
+func (b bands) centred() bands {
+	for h := range b {
+		b[h][0], b[h][1], b[h][2] = math.Min(b[h][0], 0), 0, math.Max(b[h][2], 0)
+	}
+	return b
+}
+
 func nonNegative(v []float64) bool {
 	for _, x := range v {
 		if x < 0 {

@@ -37,7 +37,7 @@ func (SeasonalNaive) one(s Series, horizon int) (Forecast, error) {
 	for h := range point {
 		point[h] = seasonalValue(s.Values, n+h, m)
 	}
-	return newForecast(s, "seasonal-naive", point, seasonalBands(s.Values, m, horizon)), nil
+	return newForecast(s, "seasonal-naive", point, seasonalBands(s.Values, m, horizon).centred()), nil
 }
 
 // SeasonSteps is the length in steps of a season, or 0 when it is not a

@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/shadowscale/shadowscale/inference"
+	"github.com/shadowscale/shadowscale/inference/onnx"
 )
 
 // Default is the directory name of the default model under the registry root.
@@ -22,8 +23,8 @@ const Default = "lstm-1"
 
 // Entry is one model directory and its card.
 type Entry struct {
-	Dir  string              `json:"dir"`
-	Card inference.ModelCard `json:"card"`
+	Dir  string         `json:"dir"`
+	Card onnx.ModelCard `json:"card"`
 }
 
 // List reads the card of every model directory under root, sorted by
@@ -43,7 +44,7 @@ func List(root string) ([]Entry, error) {
 		if _, err := os.Stat(card); errors.Is(err, os.ErrNotExist) {
 			continue
 		}
-		c, _, err := inference.ReadCardFile(card)
+		c, _, err := onnx.ReadCardFile(card)
 		if err != nil {
 			return nil, fmt.Errorf("list models: %w", err)
 		}
@@ -56,11 +57,11 @@ func List(root string) ([]Entry, error) {
 // Show reads a model's card (path is a model directory or its .onnx file)
 // without loading the model.
 func Show(path string) (Entry, error) {
-	_, card, err := inference.ModelFiles(path)
+	_, card, err := onnx.ModelFiles(path)
 	if err != nil {
 		return Entry{}, err
 	}
-	c, _, err := inference.ReadCardFile(card)
+	c, _, err := onnx.ReadCardFile(card)
 	if err != nil {
 		return Entry{}, err
 	}
@@ -82,12 +83,12 @@ const ParityTolerance = 1e-4
 // library), which checks its metadata against this build, and replays the
 // PyTorch test vectors beside it, when present, within ParityTolerance.
 func Validate(ctx context.Context, lib, path string) (Report, error) {
-	m, err := inference.NewONNX(lib, path, inference.ONNXOptions{})
+	m, err := onnx.New(lib, path, onnx.Options{})
 	if err != nil {
 		return Report{}, err
 	}
 	defer m.Close()
-	onnxPath, _, _ := inference.ModelFiles(path)
+	onnxPath, _, _ := onnx.ModelFiles(path)
 	rep := Report{Entry: Entry{Dir: filepath.Dir(onnxPath), Card: m.Card()}}
 	tv, err := readVectors(filepath.Join(rep.Dir, "testvectors.json"))
 	if errors.Is(err, os.ErrNotExist) {

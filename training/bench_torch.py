@@ -1,5 +1,5 @@
 """PyTorch eager timing of the same forecast the Go benchmarks time, for the
-ONNX Runtime vs PyTorch ratio (inference/onnx_bench_test.go runs this).
+ONNX Runtime vs PyTorch ratio (inference/onnx/bench_test.go runs this).
 
     /usr/bin/python3 training/bench_torch.py --model models/lstm-1 --batches 1,64,1024
 

@@ -1,5 +1,5 @@
 """The one definition of the model's inputs. The Go feature builder
-(inference/features.go) mirrors this file; both are tested against
+(inference/onnx/features.go) mirrors this file; both are tested against
 testdata/features_golden.json, so change them together and bump VERSION.
 
 For a history v[0..n) at times t0 + i*step and a forecast origin n:

@@ -1,6 +1,6 @@
 """Writes testdata/features_golden.json: the feature definition and a few
 series with their expected features. pytest (tests/test_features.py) and Go
-(inference/features_test.go) both check their feature builders against it.
+(inference/onnx/features_test.go) both check their feature builders against it.
 
     /usr/bin/python3 training/golden.py   # after a deliberate feature change
 """

@@ -38,7 +38,7 @@ func runEval(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	defer closeFcs()
 	rep, err := evaluate.Run(ctx, r, fcs, evaluate.Options{HorizonSteps: h, TestFraction: *frac,
-		MaxOrigins: *origins, MaxHistory: maxHistorySteps(r.Step)})
+		MaxOrigins: *origins, MaxHistory: maxHistorySteps(r.Step) + inference.Auto{}.LookbackSteps(h)})
 	if err != nil {
 		return err
 	}
@@ -49,33 +49,28 @@ func runEval(ctx context.Context, args []string, stdout io.Writer) error {
 	return nil
 }
 
-// maxHistorySteps is the history a forecaster sees at each origin: 15 days
-// (two weekly seasons) but never under 2,000 steps for coarse traces.
+// maxHistorySteps is the history a forecaster sees at each origin: what
+// Holt-Winters' refit schedule needs (a four-week fit window and one refit
+// interval), at least 15 days and 2,000 steps.
 func maxHistorySteps(step time.Duration) int {
-	return max(int(15*24*time.Hour/step), 2000)
+	return max(int(15*24*time.Hour/step), 2000, inference.NewHoltWinters(0).HistorySteps(step))
 }
 
-// evalForecasters is every baseline and the LSTM (the shipped one unless
-// --model names another; without the shipped model or the ONNX Runtime
-// library a default run warns and scores the baselines alone).
+// evalForecasters is every baseline, the LSTM (the shipped one unless
+// --model names another) and auto over them; without the shipped model or
+// the ONNX Runtime library a default run warns and goes on without it.
 func evalForecasters(model string) ([]inference.Forecaster, func(), error) {
-	var out []inference.Forecaster
-	for _, n := range inference.BaselineNames {
-		b, err := inference.Baseline(n)
-		if err != nil {
-			return nil, nil, err
-		}
-		out = append(out, b)
-	}
-	lstm, err := openLSTM(model, inference.HoltWinters{})
+	classical, hw := classicalSet()
+	out := append([]inference.Forecaster(nil), classical...)
+	lstm, err := openLSTM(model, hw)
 	switch {
 	case errors.Is(err, errNoDefaultModel):
 		warnNoModel(err)
-		return out, func() {}, nil
+		return append(out, newAuto(nil, classical, 0, 0)), func() {}, nil
 	case err != nil:
 		return nil, nil, err
 	}
-	return append(out, lstm), func() { lstm.Close() }, nil
+	return append(out, lstm, newAuto(lstm, classical, 0, 0)), func() { lstm.Close() }, nil
 }
 
 func printEval(w io.Writer, rep evaluate.Report) {

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"errors"
 	"fmt"
 	"log/slog"
 	"os"
@@ -10,6 +9,7 @@ import (
 	"github.com/shadowscale/shadowscale/config"
 	"github.com/shadowscale/shadowscale/feedback"
 	"github.com/shadowscale/shadowscale/inference"
+	"github.com/shadowscale/shadowscale/inference/onnx"
 	"github.com/shadowscale/shadowscale/metrics"
 	"github.com/shadowscale/shadowscale/scheduler"
 )
@@ -75,10 +75,10 @@ func retrainer(cfg config.Config, store metrics.Store) *feedback.Retrainer {
 // modelLoader opens challengers and promoted champions as ONNX models.
 func modelLoader(fc config.Forecast, fallback inference.Forecaster) feedback.Loader {
 	return func(dir string) (inference.Forecaster, error) {
-		lib := fc.RuntimeLib(os.Getenv)
-		if lib == "" {
-			return nil, errors.New("[forecast] onnxruntime_lib: empty and ONNXRUNTIME_LIB unset; models need the ONNX Runtime library")
+		lib, err := findORTLib(fc.RuntimeLib(os.Getenv))
+		if err != nil {
+			return nil, fmt.Errorf("[forecast] onnxruntime_lib: models need it: %w", err)
 		}
-		return inference.NewONNX(lib, dir, inference.ONNXOptions{Threads: 1, Fallback: fallback})
+		return onnx.New(lib, dir, onnx.Options{Threads: 1, Fallback: fallback})
 	}
 }

@@ -2,10 +2,10 @@ package main
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"math"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -24,6 +24,7 @@ type forecastDoc struct {
 	StepSeconds float64         `json:"step_seconds"`
 	Model       string          `json:"model"`
 	Fallback    string          `json:"fallback,omitempty"`
+	Reason      string          `json:"reason,omitempty"`
 	Points      []forecastPoint `json:"points"`
 }
 
@@ -32,7 +33,8 @@ func runForecast(ctx context.Context, args []string, stdout io.Writer) error {
 	trace := fs.String("trace", "", "trace CSV (timestamp,value)")
 	at := fs.String("at", "", "forecast origin, RFC3339 (default: the end of the trace); uses data strictly before it")
 	horizon := fs.Duration("horizon", 30*time.Minute, "forecast horizon")
-	model := fs.String("model", "", "ONNX model directory or file")
+	model := fs.String("model", "", "ONNX model directory or file (default: the shipped model)")
+	name := fs.String("forecaster", "", "one of "+strings.Join(forecasterNames, ", ")+" (default auto; with --model alone: lstm)")
 	baseline := fs.String("baseline", "", "use this classical forecaster: "+fmt.Sprint(inference.BaselineNames))
 	allowNeg := fs.Bool("allow-negative", false, "accept negative values (non-demand series)")
 	asJSON := fs.Bool("json", false, "print one JSON document")
@@ -41,6 +43,15 @@ func runForecast(ctx context.Context, args []string, stdout io.Writer) error {
 	}
 	if *model != "" && *baseline != "" {
 		return fmt.Errorf("--model and --baseline are exclusive")
+	}
+	if *baseline != "" {
+		if _, err := inference.Baseline(*baseline); err != nil {
+			return err
+		}
+		*name = *baseline
+	}
+	if *name == "" && *model != "" {
+		*name = "lstm"
 	}
 	r, err := loadTrace(*trace, *allowNeg)
 	if err != nil {
@@ -54,13 +65,11 @@ func runForecast(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fc, note, err := pickForecaster(*model, *baseline)
+	fc, closeFc, note, err := cliForecaster(*name, *model)
 	if err != nil {
 		return err
 	}
-	if c, ok := fc.(interface{ Close() error }); ok {
-		defer c.Close()
-	}
+	defer closeFc()
 	out, err := fc.Forecast(ctx, []inference.Series{series}, h)
 	if err != nil {
 		return err
@@ -93,26 +102,8 @@ func historyBefore(r metrics.Regular, at string) (inference.Series, error) {
 	return inference.Series{ID: r.Name, Start: r.Start, Step: r.Step, Values: r.Values[:n:n]}, nil
 }
 
-// pickForecaster is the named baseline, else the LSTM (with Holt-Winters
-// for series too short for its window). Without the shipped model or the
-// ONNX Runtime library a default run uses Holt-Winters and the note says why.
-func pickForecaster(model, baseline string) (inference.Forecaster, string, error) {
-	if baseline != "" {
-		fc, err := inference.Baseline(baseline)
-		return fc, "", err
-	}
-	lstm, err := openLSTM(model, inference.HoltWinters{})
-	switch {
-	case errors.Is(err, errNoDefaultModel):
-		return inference.HoltWinters{}, err.Error(), nil
-	case err != nil:
-		return nil, "", err
-	}
-	return lstm, "", nil
-}
-
 func toDoc(f inference.Forecast) forecastDoc {
-	d := forecastDoc{StepSeconds: f.Step.Seconds(), Model: f.Model, Fallback: f.Fallback}
+	d := forecastDoc{StepSeconds: f.Step.Seconds(), Model: f.Model, Fallback: f.Fallback, Reason: f.Reason}
 	for i := range f.P50 {
 		d.Points = append(d.Points, forecastPoint{T: f.Start.Add(time.Duration(i) * f.Step).Format(time.RFC3339),
 			P10: f.P10[i], P50: f.P50[i], P90: f.P90[i]})
@@ -124,6 +115,9 @@ func printForecast(w io.Writer, name string, d forecastDoc) {
 	fmt.Fprintf(w, "forecast of %s by %s (step %gs)\n", name, d.Model, d.StepSeconds)
 	if d.Fallback != "" {
 		fmt.Fprintf(w, "fallback: %s\n", d.Fallback)
+	}
+	if d.Reason != "" {
+		fmt.Fprintf(w, "why: %s\n", d.Reason)
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "time\tp10\tp50\tp90\t")

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 
 	"github.com/shadowscale/shadowscale/inference"
+	"github.com/shadowscale/shadowscale/inference/onnx"
 	"github.com/shadowscale/shadowscale/models"
 )
 
@@ -43,15 +44,14 @@ func repoFile(rel string) string {
 	return ""
 }
 
-// openLSTM loads the LSTM at path ("" = the shipped default). Series too
-// short for its window go to fallback, and the forecast says so. With no
-// path given, a missing model or library is errNoDefaultModel.
-func openLSTM(path string, fallback inference.Forecaster) (*inference.ONNX, error) {
+// openLSTM loads the LSTM at path ("" = the shipped default: from the
+// repository when it is there, else the copy built into the binary). Series
+// too short for its window go to fallback, and the forecast says so. With
+// no path given, a missing ONNX Runtime library is errNoDefaultModel.
+func openLSTM(path string, fallback inference.Forecaster) (*onnx.Model, error) {
 	explicit := path != ""
 	if !explicit {
-		if path = defaultModelPath(); path == "" {
-			return nil, fmt.Errorf("%w: no models/%s under the working directory or beside the binary", errNoDefaultModel, models.Default)
-		}
+		path = defaultModelPath()
 	}
 	lib := modelORTLib()
 	if lib == "" {
@@ -61,7 +61,15 @@ func openLSTM(path string, fallback inference.Forecaster) (*inference.ONNX, erro
 		}
 		return nil, err
 	}
-	m, err := inference.NewONNX(lib, path, inference.ONNXOptions{Threads: 1, Fallback: fallback})
+	opts := onnx.Options{Threads: 1, Fallback: fallback}
+	if path == "" {
+		m, err := onnx.NewFromData(lib, "built-in "+models.Default, models.DefaultONNX, models.DefaultCard, opts)
+		if err != nil {
+			return nil, fmt.Errorf("built-in model %s: %w", models.Default, err)
+		}
+		return m, nil
+	}
+	m, err := onnx.New(lib, path, opts)
 	if err != nil {
 		return nil, fmt.Errorf("model %s: %w", path, err)
 	}

@@ -154,3 +154,26 @@ func TestBinaryExitStatus(t *testing.T) {
 		t.Errorf("stdout %q stderr %q", stdout.String(), stderr.String())
 	}
 }
+
+// The binary carries its default model: run from a directory with no
+// models/ (and no repository beside it), it still forecasts with lstm-1.
+func TestBuiltInModelFromAnyDirectory(t *testing.T) {
+	lib := testenv.ONNXRuntime(t)
+	dir := t.TempDir()
+	bin := filepath.Join(dir, "shadowscale")
+	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("build: %v\n%s", err, out)
+	}
+	trace, _ := filepath.Abs(filepath.Join("testdata", "daily_cycle.csv"))
+	cmd := exec.Command(bin, "forecast", "--trace", trace, "--forecaster", "lstm", "--json")
+	cmd.Dir = dir
+	cmd.Env = append(os.Environ(), "ONNXRUNTIME_LIB="+lib)
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("forecast from %s: %v", dir, err)
+	}
+	var doc forecastDoc
+	if err := json.Unmarshal(out, &doc); err != nil || doc.Model != models.Default {
+		t.Fatalf("model %q (%v), want the built-in %s", doc.Model, err, models.Default)
+	}
+}

@@ -188,8 +188,8 @@ func testLifecycle(t *testing.T) {
 	p := e.startServe()
 	m := watch(e)
 	e.waitFor("serve to start", lifecycle, func() bool { return p.find("serving", nil) != nil })
-	if f := p.find("serving", nil).str("forecaster"); f != models.Default {
-		t.Errorf("serve forecasts with %q, want the shipped %s", f, models.Default)
+	if f := p.find("serving", nil).str("forecaster"); f != "auto("+models.Default+", classical)" {
+		t.Errorf("serve forecasts with %q, want auto over the shipped %s and the classical forecasters", f, models.Default)
 	}
 
 	e.waitFor("a pool warming up", lifecycle, func() bool { return m.seen(scheduler.WarmingUp) || m.seen(scheduler.Active) })

@@ -14,9 +14,11 @@ import (
 	"github.com/shadowscale/shadowscale/feedback"
 	"github.com/shadowscale/shadowscale/haproxy"
 	"github.com/shadowscale/shadowscale/inference"
+	"github.com/shadowscale/shadowscale/inference/onnx"
 	"github.com/shadowscale/shadowscale/metrics"
 	"github.com/shadowscale/shadowscale/metrics/collect"
 	"github.com/shadowscale/shadowscale/metrics/stores"
+	"github.com/shadowscale/shadowscale/models"
 	"github.com/shadowscale/shadowscale/provision"
 	"github.com/shadowscale/shadowscale/scheduler"
 	"github.com/shadowscale/shadowscale/scheduler/adapt"
@@ -132,12 +134,9 @@ func schedulerDeps(cfg config.Config, store metrics.Store, log *slog.Logger) (sc
 	if err != nil {
 		return scheduler.Deps{}, "", err
 	}
-	deps := scheduler.Deps{Fallback: fallback, Log: log,
+	deps := scheduler.Deps{Fallback: fallback, Log: log, Forecaster: primary,
 		History: storeHistory{src: store, window: cfg.Forecast.History, step: historyStep(cfg)},
 		Store:   scheduler.FileStore{Path: filepath.Join(cfg.Service.StateDir, "scheduler.json")}}
-	if primary != nil {
-		deps.Forecaster = primary
-	}
 	return deps, name, nil
 }
 
@@ -159,23 +158,65 @@ func buildProviders(cfg config.Config, records func(name string) provision.Recor
 	return providers, nil
 }
 
-// loadModel opens the configured ONNX model, its library from
-// [forecast] onnxruntime_lib, ONNXRUNTIME_LIB or .cache/lib/ (findORTLib,
-// as forecast and eval); no model configured means the
-// fallback alone. Series too short for the model's window use the fallback.
+// loadModel builds the configured forecaster: auto (the LSTM when a model
+// is configured, and the classical forecasters), the LSTM alone, or one
+// baseline. The model's ONNX Runtime library comes from [forecast]
+// onnxruntime_lib, ONNXRUNTIME_LIB or .cache/lib/ (findORTLib, as forecast
+// and eval); a model that does not load or whose metadata does not match
+// this build is a start-up error, not a fallback.
 func loadModel(fc config.Forecast, fallback inference.Forecaster) (scheduler.Forecaster, string, error) {
-	if fc.Model == "" {
-		return nil, fc.Fallback, nil
+	classical, _ := classicalSetRefit(fc.Refit)
+	for i, n := range inference.BaselineNames {
+		if n == fc.Forecaster {
+			return classical[i], n, nil
+		}
 	}
-	lib, err := findORTLib(fc.RuntimeLib(os.Getenv))
-	if err != nil {
-		return nil, "", fmt.Errorf("[forecast] onnxruntime_lib: the model %s needs it: %w", fc.Model, err)
+	var lstm *onnx.Model
+	if fc.Model != "" {
+		lib, err := findORTLib(fc.RuntimeLib(os.Getenv))
+		if err != nil {
+			return nil, "", fmt.Errorf("[forecast] onnxruntime_lib: the model %s needs it: %w", fc.Model, err)
+		}
+		// Series too short for the model's window, and steps beyond its
+		// head, go to the configured fallback, as they always have.
+		m, err := openServeModel(lib, fc.Model, onnx.Options{Threads: 1, Fallback: fallback})
+		if err != nil {
+			return nil, "", fmt.Errorf("[forecast] model %s: %w", fc.Model, err)
+		}
+		lstm = m
 	}
-	m, err := inference.NewONNX(lib, fc.Model, inference.ONNXOptions{Threads: 1, Fallback: fallback})
-	if err != nil {
-		return nil, "", fmt.Errorf("[forecast] model %s: %w", fc.Model, err)
+	if fc.Forecaster == "lstm" {
+		return lstm, lstm.Card().Label(), nil
 	}
-	return m, m.Card().Name + "-" + m.Card().Version, nil
+	a := closingAuto{Auto: newAuto(nil, classical, fc.AutoWindow, fc.AutoMinOrigins)}
+	name := "auto"
+	if lstm != nil {
+		a.Auto, a.close = newAuto(lstm, classical, fc.AutoWindow, fc.AutoMinOrigins), lstm.Close
+		name = "auto(" + lstm.Card().Label() + ", classical)"
+	}
+	return a, name, nil
+}
+
+// openServeModel opens [forecast] model: a path, or "builtin" for the
+// default model built into the binary.
+func openServeModel(lib, model string, opts onnx.Options) (*onnx.Model, error) {
+	if model == "builtin" {
+		return onnx.NewFromData(lib, "built-in "+models.Default, models.DefaultONNX, models.DefaultCard, opts)
+	}
+	return onnx.New(lib, model, opts)
+}
+
+// closingAuto closes the LSTM auto mixes in when serve stops.
+type closingAuto struct {
+	inference.Auto
+	close func() error
+}
+
+func (a closingAuto) Close() error {
+	if a.close == nil {
+		return nil
+	}
+	return a.close()
 }
 
 // historyStep is the step the forecaster sees: one tick, never finer than

@@ -1,4 +1,4 @@
-package inference
+package onnx
 
 import (
 	"encoding/json"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/shadowscale/shadowscale/internal/testenv"
+
+	"github.com/shadowscale/shadowscale/inference"
 )
 
 // featuresGolden is training/testdata/features_golden.json, written by
@@ -64,7 +66,7 @@ func TestFeatureDefinitionMatchesGolden(t *testing.T) {
 func TestBuildFeaturesGolden(t *testing.T) {
 	for _, c := range loadGolden(t).Cases {
 		t.Run(c.Name, func(t *testing.T) {
-			s := Series{ID: c.Name, Start: time.Unix(c.Start, 0).UTC(), Step: time.Duration(c.StepSeconds) * time.Second}
+			s := inference.Series{ID: c.Name, Start: time.Unix(c.Start, 0).UTC(), Step: time.Duration(c.StepSeconds) * time.Second}
 			for _, v := range c.Values {
 				s.Values = append(s.Values, nullable(v))
 			}
@@ -102,7 +104,7 @@ func closeRel(a, b, rel float64) bool { return math.Abs(a-b) <= rel*math.Max(1, 
 
 func TestStepSecondsRefusesFractionalSteps(t *testing.T) {
 	for _, step := range []time.Duration{0, -time.Minute, 1500 * time.Millisecond} {
-		if _, err := stepSeconds(Series{ID: "x", Step: step}); err == nil {
+		if _, err := stepSeconds(inference.Series{ID: "x", Step: step}); err == nil {
 			t.Errorf("step %v accepted", step)
 		}
 	}

@@ -1,24 +1,66 @@
-package inference
+package onnx
 
 import (
 	"context"
 	"fmt"
 
 	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/shadowscale/shadowscale/inference"
 )
 
-// Forecast predicts horizon steps (at most the model's horizon_steps) for
-// every series, batching up to MaxBatch series per ONNX Runtime Run.
-func (m *ONNX) Forecast(ctx context.Context, series []Series, horizon int) ([]Forecast, error) {
-	if horizon < 1 || horizon > m.card.HorizonSteps {
-		return nil, fmt.Errorf("%s: horizon %d steps is outside 1..%d", m.card.Label(), horizon, m.card.HorizonSteps)
+// Forecast predicts horizon steps for every series, batching up to
+// MaxBatch series per ONNX Runtime Run. Steps beyond the model's head
+// (horizon_steps) come from the fallback forecaster, and the forecast's
+// Model and Reason say so; without a fallback they are an error.
+func (m *Model) Forecast(ctx context.Context, series []inference.Series, horizon int) ([]inference.Forecast, error) {
+	if horizon < 1 {
+		return nil, fmt.Errorf("%s: horizon %d steps is below 1", m.card.Label(), horizon)
 	}
+	if horizon > m.card.HorizonSteps {
+		return m.beyondHead(ctx, series, horizon)
+	}
+	return m.forecastHead(ctx, series, horizon)
+}
+
+// beyondHead forecasts the head with the model and the rest with the
+// fallback.
+func (m *Model) beyondHead(ctx context.Context, series []inference.Series, horizon int) ([]inference.Forecast, error) {
+	H := m.card.HorizonSteps
+	if m.opts.Fallback == nil {
+		return nil, fmt.Errorf("%s: horizon %d steps is beyond the model's %d and no fallback forecasts the rest", m.card.Label(), horizon, H)
+	}
+	head, err := m.forecastHead(ctx, series, H)
+	if err != nil {
+		return nil, err
+	}
+	tail, err := m.opts.Fallback.Forecast(ctx, series, horizon)
+	if err != nil {
+		return nil, fmt.Errorf("%s: fallback %s for steps beyond %d: %w", m.card.Label(), m.opts.Fallback.Name(), H, err)
+	}
+	for i := range head {
+		if head[i].Fallback != "" { // too short for the model: the fallback serves it all
+			tail[i].Fallback = head[i].Fallback
+			head[i] = tail[i]
+			continue
+		}
+		f := &head[i]
+		f.P10 = append(f.P10, tail[i].P10[H:]...)
+		f.P50 = append(f.P50, tail[i].P50[H:]...)
+		f.P90 = append(f.P90, tail[i].P90[H:]...)
+		f.Reason = fmt.Sprintf("steps 1-%d from %s, %d-%d (beyond its head) from %s", H, f.Model, H+1, horizon, tail[i].Model)
+		f.Model += "+" + tail[i].Model
+	}
+	return head, nil
+}
+
+func (m *Model) forecastHead(ctx context.Context, series []inference.Series, horizon int) ([]inference.Forecast, error) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()
 	if m.closed {
 		return nil, fmt.Errorf("%s: forecaster is closed", m.card.Label())
 	}
-	out := make([]Forecast, len(series))
+	out := make([]inference.Forecast, len(series))
 	var modelIdx, shortIdx []int
 	steps := make([]int64, len(series))
 	for i, s := range series {
@@ -50,15 +92,15 @@ func (m *ONNX) Forecast(ctx context.Context, series []Series, horizon int) ([]Fo
 
 // fallback forecasts the series too short for the window with the
 // configured fallback, saying so in each Forecast.
-func (m *ONNX) fallback(ctx context.Context, series []Series, idx []int, horizon int, out []Forecast) error {
+func (m *Model) fallback(ctx context.Context, series []inference.Series, idx []int, horizon int, out []inference.Forecast) error {
 	if len(idx) == 0 {
 		return nil
 	}
 	if m.opts.Fallback == nil {
 		reason, _ := m.tooShort(series[idx[0]])
-		return fmt.Errorf("%s: series %q: %s: %w", m.card.Label(), series[idx[0]].ID, reason, ErrTooShort)
+		return fmt.Errorf("%s: series %q: %s: %w", m.card.Label(), series[idx[0]].ID, reason, inference.ErrTooShort)
 	}
-	sub := make([]Series, len(idx))
+	sub := make([]inference.Series, len(idx))
 	for k, i := range idx {
 		sub[k] = series[i]
 	}
@@ -74,7 +116,7 @@ func (m *ONNX) fallback(ctx context.Context, series []Series, idx []int, horizon
 	return nil
 }
 
-func (m *ONNX) runChunk(series []Series, steps []int64, chunk []int, horizon int, out []Forecast) error {
+func (m *Model) runChunk(series []inference.Series, steps []int64, chunk []int, horizon int, out []inference.Forecast) error {
 	w, err := m.workspace()
 	if err != nil {
 		return err
@@ -100,8 +142,8 @@ func (m *ONNX) runChunk(series []Series, steps []int64, chunk []int, horizon int
 	return nil
 }
 
-func (m *ONNX) toForecast(s Series, y []float32, ws windowScale, horizon int) Forecast {
-	f := Forecast{ID: s.ID, Start: s.End(), Step: s.Step, Model: m.card.Label(),
+func (m *Model) toForecast(s inference.Series, y []float32, ws windowScale, horizon int) inference.Forecast {
+	f := inference.Forecast{ID: s.ID, Start: s.End(), Step: s.Step, Model: m.card.Label(),
 		P10: make([]float64, horizon), P50: make([]float64, horizon), P90: make([]float64, horizon)}
 	for h := 0; h < horizon; h++ {
 		// The model's outputs never cross and unscale is monotone, so the
@@ -126,7 +168,7 @@ type onnxTensors struct{ x, xh, y *ort.Tensor[float32] }
 // maxCachedShapes bounds the tensors kept per workspace (one per batch size).
 const maxCachedShapes = 4
 
-func (m *ONNX) workspace() (*onnxWorkspace, error) {
+func (m *Model) workspace() (*onnxWorkspace, error) {
 	m.poolMu.Lock()
 	defer m.poolMu.Unlock()
 	if n := len(m.pool); n > 0 {
@@ -137,12 +179,12 @@ func (m *ONNX) workspace() (*onnxWorkspace, error) {
 	b, W, H := m.opts.MaxBatch, m.card.Window, m.card.HorizonSteps
 	return &onnxWorkspace{
 		enc: make([]float32, b*W*len(EncoderFeatures)), dec: make([]float32, b*H*len(HorizonFeatures)),
-		y: make([]float32, b*H*len(Quantiles)), scales: make([]windowScale, b),
+		y: make([]float32, b*H*len(inference.Quantiles)), scales: make([]windowScale, b),
 		byBatch: map[int]*onnxTensors{}, window: W, horizon: H,
 	}, nil
 }
 
-func (m *ONNX) release(w *onnxWorkspace) {
+func (m *Model) release(w *onnxWorkspace) {
 	m.poolMu.Lock()
 	defer m.poolMu.Unlock()
 	m.pool = append(m.pool, w)
@@ -168,7 +210,7 @@ func (w *onnxWorkspace) tensors(n int) (*onnxTensors, error) {
 		x.Destroy()
 		return nil, err
 	}
-	y, err := ort.NewTensor(ort.NewShape(int64(n), int64(w.horizon), int64(len(Quantiles))), w.y)
+	y, err := ort.NewTensor(ort.NewShape(int64(n), int64(w.horizon), int64(len(inference.Quantiles))), w.y)
 	if err != nil {
 		x.Destroy()
 		xh.Destroy()
@@ -192,4 +234,4 @@ func (w *onnxWorkspace) destroy() {
 	w.byBatch = nil
 }
 
-var _ Forecaster = (*ONNX)(nil)
+var _ inference.Forecaster = (*Model)(nil)

@@ -1,4 +1,4 @@
-package inference
+package onnx
 
 import (
 	"encoding/json"
@@ -8,6 +8,8 @@ import (
 	"regexp"
 	"slices"
 	"time"
+
+	"github.com/shadowscale/shadowscale/inference"
 )
 
 // CardSchemaVersion is the model card schema this code reads.
@@ -76,8 +78,8 @@ func (c ModelCard) Check() error {
 		return fmt.Errorf("model card: field %q: %d, want >= 1", "window", c.Window)
 	case c.HorizonSteps < 1:
 		return fmt.Errorf("model card: field %q: %d, want >= 1", "horizon_steps", c.HorizonSteps)
-	case !slices.Equal(c.Quantiles, Quantiles[:]):
-		return fieldErr("quantiles", c.Quantiles, Quantiles)
+	case !slices.Equal(c.Quantiles, inference.Quantiles[:]):
+		return fieldErr("quantiles", c.Quantiles, inference.Quantiles)
 	case c.FeatureVersion != FeatureVersion:
 		return fieldErr("feature_version", c.FeatureVersion, FeatureVersion)
 	case !slices.Equal(c.EncoderFeatures, EncoderFeatures):
@@ -99,7 +101,7 @@ func (c ModelCard) checkShapesAndData() error {
 	want := map[string][]int{
 		"inputs.x":  {-1, c.Window, len(EncoderFeatures)},
 		"inputs.xh": {-1, c.HorizonSteps, len(HorizonFeatures)},
-		"outputs.y": {-1, c.HorizonSteps, len(Quantiles)},
+		"outputs.y": {-1, c.HorizonSteps, len(inference.Quantiles)},
 	}
 	got := map[string][]int{"inputs.x": c.Inputs["x"], "inputs.xh": c.Inputs["xh"], "outputs.y": c.Outputs["y"]}
 	for _, k := range []string{"inputs.x", "inputs.xh", "outputs.y"} {

@@ -1,9 +1,11 @@
-package inference
+package onnx
 
 import (
 	"fmt"
 	"math"
 	"time"
+
+	"github.com/shadowscale/shadowscale/inference"
 )
 
 // The model's input definition. It mirrors training/features.py; both are
@@ -42,7 +44,7 @@ type windowScale struct {
 }
 
 // stepSeconds is the series' step in whole seconds, as training uses it.
-func stepSeconds(s Series) (int64, error) {
+func stepSeconds(s inference.Series) (int64, error) {
 	if s.Step < time.Second || s.Step%time.Second != 0 {
 		return 0, fmt.Errorf("series %q: step %v is not a positive whole number of seconds", s.ID, s.Step)
 	}
@@ -58,7 +60,7 @@ func lagSteps(period, step int64) int64 {
 // buildFeatures fills enc (window x len(EncoderFeatures)) and dec
 // (horizon x len(HorizonFeatures)) for a forecast at the end of s, using
 // only its history, and returns the window's scaling.
-func buildFeatures(s Series, step int64, window, horizon int, enc, dec []float32) windowScale {
+func buildFeatures(s inference.Series, step int64, window, horizon int, enc, dec []float32) windowScale {
 	vals := s.Values
 	n := int64(len(vals))
 	t0 := s.Start.Unix()

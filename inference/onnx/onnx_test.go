@@ -1,4 +1,4 @@
-package inference
+package onnx
 
 import (
 	"context"
@@ -7,11 +7,14 @@ import (
 	"math"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/shadowscale/shadowscale/internal/testenv"
+
+	"github.com/shadowscale/shadowscale/inference"
 )
 
 // shippedModel is the default model committed under models/.
@@ -24,11 +27,11 @@ func shippedModel(t testing.TB) string {
 	return p
 }
 
-func openModel(t testing.TB, dir string, opts ONNXOptions) *ONNX {
+func openModel(t testing.TB, dir string, opts Options) *Model {
 	t.Helper()
-	m, err := NewONNX(testenv.ONNXRuntime(t), dir, opts)
+	m, err := New(testenv.ONNXRuntime(t), dir, opts)
 	if err != nil {
-		t.Fatalf("NewONNX(%s): %v", dir, err)
+		t.Fatalf("New(%s): %v", dir, err)
 	}
 	t.Cleanup(func() { m.Close() })
 	return m
@@ -66,10 +69,10 @@ func checkParity(t *testing.T, dir string) {
 	if len(tv.Vectors) == 0 {
 		t.Fatal("no test vectors")
 	}
-	m := openModel(t, dir, ONNXOptions{})
-	series := make([]Series, len(tv.Vectors))
+	m := openModel(t, dir, Options{})
+	series := make([]inference.Series, len(tv.Vectors))
 	for i, v := range tv.Vectors {
-		series[i] = Series{ID: v.ID, Start: time.Unix(v.Start, 0).UTC(), Step: time.Duration(v.StepSeconds) * time.Second}
+		series[i] = inference.Series{ID: v.ID, Start: time.Unix(v.Start, 0).UTC(), Step: time.Duration(v.StepSeconds) * time.Second}
 		for _, x := range v.Values {
 			series[i].Values = append(series[i].Values, nullable(x))
 		}
@@ -100,7 +103,7 @@ func checkParity(t *testing.T, dir string) {
 }
 
 // rawOutputs runs the model and returns its z-space outputs per series.
-func rawOutputs(t *testing.T, m *ONNX, series []Series) ([][]float32, []windowScale) {
+func rawOutputs(t *testing.T, m *Model, series []inference.Series) ([][]float32, []windowScale) {
 	t.Helper()
 	w, err := m.workspace()
 	if err != nil {
@@ -112,7 +115,7 @@ func rawOutputs(t *testing.T, m *ONNX, series []Series) ([][]float32, []windowSc
 		t.Fatal(err)
 	}
 	W, H := m.card.Window, m.card.HorizonSteps
-	ne, nh, ny := W*len(EncoderFeatures), H*len(HorizonFeatures), H*len(Quantiles)
+	ne, nh, ny := W*len(EncoderFeatures), H*len(HorizonFeatures), H*len(inference.Quantiles)
 	scales := make([]windowScale, len(series))
 	for k, s := range series {
 		step, _ := stepSeconds(s)
@@ -131,7 +134,7 @@ func rawOutputs(t *testing.T, m *ONNX, series []Series) ([][]float32, []windowSc
 func TestShippedModelParity(t *testing.T) { checkParity(t, shippedModel(t)) }
 
 func TestShippedModelCard(t *testing.T) {
-	m := openModel(t, shippedModel(t), ONNXOptions{})
+	m := openModel(t, shippedModel(t), Options{})
 	c := m.Card()
 	if c.HorizonSteps < 30 {
 		t.Errorf("horizon_steps %d: the 30-minute horizon at 1-minute data needs >= 30", c.HorizonSteps)
@@ -142,8 +145,8 @@ func TestShippedModelCard(t *testing.T) {
 }
 
 // synthetic is a daily-seasonal 5-minute series of n points.
-func synthetic(id string, n int, level float64) Series {
-	s := Series{ID: id, Start: time.Date(2024, 3, 4, 0, 0, 0, 0, time.UTC), Step: 5 * time.Minute}
+func synthetic(id string, n int, level float64) inference.Series {
+	s := inference.Series{ID: id, Start: time.Date(2024, 3, 4, 0, 0, 0, 0, time.UTC), Step: 5 * time.Minute}
 	for i := 0; i < n; i++ {
 		s.Values = append(s.Values, level*(1.5+math.Sin(2*math.Pi*float64(i)/288)+0.1*math.Sin(float64(i))))
 	}
@@ -151,8 +154,8 @@ func synthetic(id string, n int, level float64) Series {
 }
 
 func TestForecastContract(t *testing.T) {
-	m := openModel(t, shippedModel(t), ONNXOptions{MaxBatch: 3, Fallback: Naive{}})
-	series := []Series{synthetic("a", 3000, 10), synthetic("b", 500, 1e6), synthetic("short", 5, 3), synthetic("c", 70, 0.5)}
+	m := openModel(t, shippedModel(t), Options{MaxBatch: 3, Fallback: inference.Naive{}})
+	series := []inference.Series{synthetic("a", 3000, 10), synthetic("b", 500, 1e6), synthetic("short", 5, 3), synthetic("c", 70, 0.5)}
 	series[1].Values[450] = math.NaN()
 	got, err := m.Forecast(context.Background(), series, 6)
 	if err != nil {
@@ -173,7 +176,7 @@ func TestForecastContract(t *testing.T) {
 		}
 	}
 	// Batching must not change results: MaxBatch 3 vs one Run.
-	one := openModel(t, shippedModel(t), ONNXOptions{Fallback: Naive{}})
+	one := openModel(t, shippedModel(t), Options{Fallback: inference.Naive{}})
 	again, err := one.Forecast(context.Background(), series, 6)
 	if err != nil {
 		t.Fatal(err)
@@ -188,19 +191,19 @@ func TestForecastContract(t *testing.T) {
 }
 
 func TestForecastErrors(t *testing.T) {
-	m := openModel(t, shippedModel(t), ONNXOptions{})
+	m := openModel(t, shippedModel(t), Options{})
 	ctx := context.Background()
 	ok := synthetic("ok", 400, 1)
 	for _, tc := range []struct {
 		name    string
-		series  []Series
+		series  []inference.Series
 		horizon int
 		is      error
 	}{
-		{"horizon zero", []Series{ok}, 0, nil},
-		{"horizon beyond model", []Series{ok}, m.card.HorizonSteps + 1, nil},
-		{"fractional step", []Series{{ID: "f", Step: 1500 * time.Millisecond, Values: ok.Values}}, 6, nil},
-		{"too short without fallback", []Series{synthetic("s", 3, 1)}, 6, ErrTooShort},
+		{"horizon zero", []inference.Series{ok}, 0, nil},
+		{"horizon beyond model without fallback", []inference.Series{ok}, m.card.HorizonSteps + 1, nil},
+		{"fractional step", []inference.Series{{ID: "f", Step: 1500 * time.Millisecond, Values: ok.Values}}, 6, nil},
+		{"too short without fallback", []inference.Series{synthetic("s", 3, 1)}, 6, inference.ErrTooShort},
 	} {
 		_, err := m.Forecast(ctx, tc.series, tc.horizon)
 		if err == nil || (tc.is != nil && !errors.Is(err, tc.is)) {
@@ -209,14 +212,14 @@ func TestForecastErrors(t *testing.T) {
 	}
 	cancelled, cancel := context.WithCancel(ctx)
 	cancel()
-	if _, err := m.Forecast(cancelled, []Series{ok}, 6); !errors.Is(err, context.Canceled) {
+	if _, err := m.Forecast(cancelled, []inference.Series{ok}, 6); !errors.Is(err, context.Canceled) {
 		t.Errorf("cancelled context: err %v", err)
 	}
 }
 
 func TestForecastConcurrent(t *testing.T) {
-	m := openModel(t, shippedModel(t), ONNXOptions{MaxBatch: 4})
-	series := []Series{synthetic("a", 600, 5), synthetic("b", 900, 50), synthetic("c", 300, 500)}
+	m := openModel(t, shippedModel(t), Options{MaxBatch: 4})
+	series := []inference.Series{synthetic("a", 600, 5), synthetic("b", 900, 50), synthetic("c", 300, 500)}
 	want, err := m.Forecast(context.Background(), series, 6)
 	if err != nil {
 		t.Fatal(err)
@@ -244,5 +247,28 @@ func TestForecastConcurrent(t *testing.T) {
 	close(errs)
 	for err := range errs {
 		t.Error(err)
+	}
+}
+
+// A horizon beyond the model's head is served: the head by the model, the
+// rest by the fallback, and the forecast says where each part came from.
+func TestForecastBeyondHead(t *testing.T) {
+	fb := inference.NewHoltWinters(0)
+	m := openModel(t, shippedModel(t), Options{Fallback: fb})
+	ctx := context.Background()
+	s := synthetic("long", 3000, 5)
+	H := m.card.HorizonSteps
+	got, err := m.Forecast(ctx, []inference.Series{s}, 2*H)
+	if err != nil {
+		t.Fatal(err)
+	}
+	head, _ := m.Forecast(ctx, []inference.Series{s}, H)
+	tail, _ := fb.Forecast(ctx, []inference.Series{s}, 2*H)
+	f := got[0]
+	if len(f.P50) != 2*H || f.P50[0] != head[0].P50[0] || f.P50[2*H-1] != tail[0].P50[2*H-1] {
+		t.Fatalf("%d steps, first %v (model %v), last %v (fallback %v)", len(f.P50), f.P50[0], head[0].P50[0], f.P50[2*H-1], tail[0].P50[2*H-1])
+	}
+	if f.Model != m.card.Label()+"+holt-winters" || !strings.Contains(f.Reason, "beyond its head") || f.Fallback != "" {
+		t.Errorf("model %q reason %q fallback %q", f.Model, f.Reason, f.Fallback)
 	}
 }

@@ -1,4 +1,4 @@
-package inference
+package onnx
 
 import (
 	"context"
@@ -11,14 +11,16 @@ import (
 	"time"
 
 	"github.com/shadowscale/shadowscale/internal/testenv"
+
+	"github.com/shadowscale/shadowscale/inference"
 )
 
 // benchSeries is n copies of a 5-minute series with a week of history, so
 // both seasonal lags are live (the same series training/bench_torch.py uses).
-func benchSeries(n int) []Series {
+func benchSeries(n int) []inference.Series {
 	s := synthetic("bench", 2300, 10)
 	s.Start = time.Unix(0, 0).UTC()
-	out := make([]Series, n)
+	out := make([]inference.Series, n)
 	for i := range out {
 		out[i] = s
 	}
@@ -31,7 +33,7 @@ func benchSeries(n int) []Series {
 func BenchmarkONNXLatency(b *testing.B) {
 	for _, threads := range []int{1, 2} {
 		b.Run(fmt.Sprintf("threads=%d", threads), func(b *testing.B) {
-			m := openModel(b, shippedModel(b), ONNXOptions{Threads: threads})
+			m := openModel(b, shippedModel(b), Options{Threads: threads})
 			one := benchSeries(1)
 			h := m.Card().HorizonSteps
 			warmUp(b, m, one)
@@ -57,7 +59,7 @@ func BenchmarkONNXThroughput(b *testing.B) {
 	for _, threads := range []int{1, 2} {
 		for _, batch := range []int{1, 64, 256, 1024} {
 			b.Run(fmt.Sprintf("threads=%d/batch=%d", threads, batch), func(b *testing.B) {
-				m := openModel(b, shippedModel(b), ONNXOptions{Threads: threads, MaxBatch: batch})
+				m := openModel(b, shippedModel(b), Options{Threads: threads, MaxBatch: batch})
 				series := benchSeries(batch)
 				warmUp(b, m, series) // the first Run of a shape allocates: keep it out of `-benchtime 1x`
 				n := 0
@@ -92,7 +94,7 @@ func BenchmarkTorchEagerRatio(b *testing.B) {
 	if err := json.Unmarshal(out, &torch); err != nil {
 		b.Fatalf("bench_torch.py output %q: %v", out, err)
 	}
-	m := openModel(b, dir, ONNXOptions{Threads: 1, MaxBatch: 1024})
+	m := openModel(b, dir, Options{Threads: 1, MaxBatch: 1024})
 	for _, batch := range batches {
 		b.Run(fmt.Sprintf("batch=%d", batch), func(b *testing.B) {
 			series := benchSeries(batch)
@@ -112,7 +114,7 @@ func BenchmarkTorchEagerRatio(b *testing.B) {
 	}
 }
 
-func warmUp(b *testing.B, m *ONNX, series []Series) {
+func warmUp(b *testing.B, m *Model, series []inference.Series) {
 	b.Helper()
 	for range 3 {
 		if _, err := m.Forecast(context.Background(), series, m.Card().HorizonSteps); err != nil {

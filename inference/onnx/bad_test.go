@@ -1,4 +1,4 @@
-package inference
+package onnx
 
 import (
 	"encoding/binary"
@@ -118,7 +118,7 @@ func TestRefusesBadModels(t *testing.T) {
 					t.Fatal(err)
 				}
 			}
-			m, err := NewONNX(testenvLib(t), dir, ONNXOptions{})
+			m, err := New(testenvLib(t), dir, Options{})
 			if err == nil {
 				m.Close()
 				t.Fatalf("model accepted, want error containing %q", tc.want)
@@ -136,7 +136,7 @@ func TestAcceptsRewrittenMetadata(t *testing.T) {
 	if err := os.WriteFile(filepath.Join(dir, "model.onnx"), withMetadata(t, model, meta), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	m, err := NewONNX(testenvLib(t), dir, ONNXOptions{})
+	m, err := New(testenvLib(t), dir, Options{})
 	if err != nil {
 		t.Fatalf("unchanged metadata refused: %v", err)
 	}

@@ -1,4 +1,4 @@
-package inference
+package onnx
 
 import (
 	"errors"
@@ -10,26 +10,28 @@ import (
 	"sync"
 
 	ort "github.com/yalue/onnxruntime_go"
+
+	"github.com/shadowscale/shadowscale/inference"
 )
 
-// ONNXOptions tune an ONNX forecaster; the zero value is usable.
-type ONNXOptions struct {
+// Options tune an ONNX forecaster; the zero value is usable.
+type Options struct {
 	// Threads is ONNX Runtime's intra-op thread count per Run (0 means 1).
 	Threads int
 	// MaxBatch is the most series one Run carries (0 means 256).
 	MaxBatch int
 	// Fallback forecasts series with too little history for the model's
 	// window; their Forecast.Fallback says why. Nil makes those series an
-	// error wrapping ErrTooShort.
-	Fallback Forecaster
+	// error wrapping inference.ErrTooShort.
+	Fallback inference.Forecaster
 }
 
-// ONNX is the LSTM quantile forecaster served by ONNX Runtime. It is safe
+// Model is the LSTM quantile forecaster served by ONNX Runtime. It is safe
 // for concurrent use; Close it after the last Forecast returns.
-type ONNX struct {
+type Model struct {
 	card    ModelCard
 	path    string
-	opts    ONNXOptions
+	opts    Options
 	session *ort.DynamicAdvancedSession
 
 	mu     sync.RWMutex // Forecast holds R, Close holds W
@@ -85,10 +87,10 @@ func ModelFiles(path string) (onnxPath, cardPath string, err error) {
 	return path, filepath.Join(filepath.Dir(path), "model.json"), nil
 }
 
-// NewONNX loads the model at modelPath (a model directory or a .onnx file
+// New loads the model at modelPath (a model directory or a .onnx file
 // with model.json beside it) using the ONNX Runtime shared library at lib,
 // and refuses it unless its metadata matches what this build feeds.
-func NewONNX(lib, modelPath string, opts ONNXOptions) (*ONNX, error) {
+func New(lib, modelPath string, opts Options) (*Model, error) {
 	if err := initORT(lib); err != nil {
 		return nil, err
 	}
@@ -100,6 +102,23 @@ func NewONNX(lib, modelPath string, opts ONNXOptions) (*ONNX, error) {
 	if err != nil {
 		return nil, err
 	}
+	return newSession(onnxPath, data, card, opts)
+}
+
+// NewFromData is New for a model held in memory (the one built into the
+// binary): name labels it in errors, cardFile is its model.json.
+func NewFromData(lib, name string, data, cardFile []byte, opts Options) (*Model, error) {
+	if err := initORT(lib); err != nil {
+		return nil, err
+	}
+	card, err := checkModel(data, cardFile, name+" model.json")
+	if err != nil {
+		return nil, fmt.Errorf("model %s: %w", name, err)
+	}
+	return newSession(name, data, card, opts)
+}
+
+func newSession(onnxPath string, data []byte, card ModelCard, opts Options) (*Model, error) {
 	opts.Threads = max(opts.Threads, 1)
 	if opts.MaxBatch <= 0 {
 		opts.MaxBatch = 256
@@ -119,45 +138,58 @@ func NewONNX(lib, modelPath string, opts ONNXOptions) (*ONNX, error) {
 	if err != nil {
 		return nil, fmt.Errorf("model %s: create session: %w", onnxPath, err)
 	}
-	return &ONNX{card: card, path: onnxPath, opts: opts, session: sess}, nil
+	return &Model{card: card, path: onnxPath, opts: opts, session: sess}, nil
 }
 
 // LoadModel reads an ONNX model, checks that it is a complete ONNX file
 // whose metadata, inputs and outputs match this build (and the model.json
 // at cardPath, when that exists), and returns its bytes and card. ONNX
-// Runtime must be initialised (NewONNX does it).
+// Runtime must be initialised (New does it).
 func LoadModel(onnxPath, cardPath string) ([]byte, ModelCard, error) {
 	data, err := os.ReadFile(onnxPath)
 	if err != nil {
 		return nil, ModelCard{}, fmt.Errorf("read model: %w", err)
 	}
-	fail := func(err error) ([]byte, ModelCard, error) {
+	var cardFile []byte
+	if _, err := os.Stat(cardPath); err == nil {
+		if cardFile, err = os.ReadFile(cardPath); err != nil {
+			return nil, ModelCard{}, fmt.Errorf("read model card: %w", err)
+		}
+	}
+	card, err := checkModel(data, cardFile, cardPath)
+	if err != nil {
 		return nil, ModelCard{}, fmt.Errorf("model %s: %w", onnxPath, err)
 	}
+	return data, card, nil
+}
+
+// checkModel checks ONNX bytes against this build and, when cardFile is
+// not nil, against that model.json (named cardName in errors).
+func checkModel(data, cardFile []byte, cardName string) (ModelCard, error) {
 	// An ONNX ModelProto starts with field 1 (ir_version, varint): 0x08.
 	if len(data) == 0 || data[0] != 0x08 {
-		return fail(errors.New("not an ONNX model (empty, or no ir_version field at the start)"))
+		return ModelCard{}, errors.New("not an ONNX model (empty, or no ir_version field at the start)")
 	}
 	card, fields, err := readMetadata(data)
 	if err != nil {
-		return fail(err)
+		return ModelCard{}, err
 	}
 	if err := card.Check(); err != nil {
-		return fail(err)
+		return ModelCard{}, err
 	}
-	if _, err := os.Stat(cardPath); err == nil {
-		_, fileFields, err := ReadCardFile(cardPath)
+	if cardFile != nil {
+		_, fileFields, err := decodeCard(cardFile, cardName)
 		if err != nil {
-			return fail(err)
+			return ModelCard{}, err
 		}
 		if err := sameCard(fileFields, fields); err != nil {
-			return fail(err)
+			return ModelCard{}, err
 		}
 	}
 	if err := checkIO(data, card); err != nil {
-		return fail(err)
+		return ModelCard{}, err
 	}
-	return data, card, nil
+	return card, nil
 }
 
 func readMetadata(data []byte) (ModelCard, map[string]any, error) {
@@ -221,13 +253,13 @@ func sameDims(got ort.Shape, want []int) bool {
 }
 
 // Card is the loaded model's card.
-func (m *ONNX) Card() ModelCard { return m.card }
+func (m *Model) Card() ModelCard { return m.card }
 
 // Name is the forecaster's name in eval tables.
-func (m *ONNX) Name() string { return m.card.Name }
+func (m *Model) Name() string { return m.card.Name }
 
 // Close releases the session and tensors; Forecast fails afterwards.
-func (m *ONNX) Close() error {
+func (m *Model) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -242,7 +274,7 @@ func (m *ONNX) Close() error {
 }
 
 // tooShort says why a series has too few observed values in the window.
-func (m *ONNX) tooShort(s Series) (string, bool) {
+func (m *Model) tooShort(s inference.Series) (string, bool) {
 	lo := max(0, len(s.Values)-m.card.Window)
 	n := 0
 	for _, v := range s.Values[lo:] {
@@ -254,5 +286,5 @@ func (m *ONNX) tooShort(s Series) (string, bool) {
 		return "", false
 	}
 	return fmt.Sprintf("%s: %d observed values in the last %d steps, the model needs %d",
-		ErrTooShort, n, m.card.Window, m.card.MinHistory), true
+		inference.ErrTooShort, n, m.card.Window, m.card.MinHistory), true
 }
