@@ -212,7 +212,9 @@ func TestRetrainBudgets(t *testing.T) {
 		t.Run(c.name, func(t *testing.T) {
 			r := e.retrainer()
 			r.Timeout, r.CPU, r.Full = c.timeout, c.cpu, true
-			r.Args = append(r.Args, "--epochs", "500")
+			// Far more work than either budget allows, however fast the
+			// machine: each epoch samples a million windows.
+			r.Args = append(r.Args, "--epochs", "500", "--samples", "1000000")
 			_, err := r.Run(t.Context(), RetrainRequest{LBs: []string{"web"}, At: e2eStart, Why: "test"})
 			if err == nil || !strings.Contains(err.Error(), c.want) {
 				t.Fatalf("Run: %v, want %q", err, c.want)
