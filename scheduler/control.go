@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"slices"
 	"sync"
 	"time"
 
@@ -27,12 +28,32 @@ var ErrUnknownLB = errors.New("unknown load balancer")
 // ErrNoPool is returned when a rollback is asked for an LB without a pool.
 var ErrNoPool = errors.New("no shadow pool")
 
+// ErrNoEvent is returned when deleting an operator event that is not there.
+var ErrNoEvent = errors.New("no such event")
+
+// AllLBs is the LB of an operator event that affects every load balancer.
+const AllLBs = "*"
+
+// OperatorEvent is an external event created through the API: it lifts
+// the plan of its LB (or of every LB) like the configured events files do.
+type OperatorEvent struct {
+	ID    string    `json:"id"`
+	LB    string    `json:"lb"`
+	Kind  string    `json:"kind"`
+	Name  string    `json:"name,omitempty"`
+	Start time.Time `json:"start"`
+	End   time.Time `json:"end"`
+	Lift  float64   `json:"lift"`
+}
+
 // Controls are the operator's overrides, as persisted. Nil switches mean the
 // configured value.
 type Controls struct {
 	KillSwitch *bool                `json:"kill_switch,omitempty"`
 	DryRun     *bool                `json:"dry_run,omitempty"`
 	Paused     map[string]time.Time `json:"paused,omitempty"` // LB → since
+	Events     []OperatorEvent      `json:"events,omitempty"`
+	EventSeq   int                  `json:"event_seq,omitempty"` // last event number handed out
 }
 
 // ControlView is what is in force, and where each switch comes from
@@ -43,6 +64,7 @@ type ControlView struct {
 	DryRun           bool                 `json:"dry_run"`
 	DryRunSource     string               `json:"dry_run_source"`
 	Paused           map[string]time.Time `json:"paused"`
+	Events           []OperatorEvent      `json:"events"`
 }
 
 // control is the scheduler's operator-facing part.
@@ -50,7 +72,8 @@ type control struct {
 	run sync.Mutex // held around every tick, reconcile and control call
 
 	once            sync.Once
-	cfgKill, cfgDry bool // the configured switches, before any override
+	cfgKill, cfgDry bool      // the configured switches, before any override
+	cfgEvents       [][]Event // the configured events of each LB (by index)
 	mu              sync.Mutex
 	view            ControlView
 	forecasts       map[string]inference.Forecast // the last tick's, per LB
@@ -63,6 +86,7 @@ func (c *Controls) clone() *Controls {
 	}
 	out := *c
 	out.Paused = maps.Clone(c.Paused)
+	out.Events = slices.Clone(c.Events)
 	return &out
 }
 
@@ -75,7 +99,15 @@ func (s *Scheduler) locked(f func()) {
 
 // applyControls puts the persisted overrides in force (after every load).
 func (s *Scheduler) applyControls() {
-	s.ctl.once.Do(func() { s.ctl.cfgKill, s.ctl.cfgDry = s.set.KillSwitch, s.set.DryRun })
+	s.ctl.once.Do(func() {
+		s.ctl.cfgKill, s.ctl.cfgDry = s.set.KillSwitch, s.set.DryRun
+		// The settings' LB slice may be shared with the caller's: copy it
+		// before applyEvents writes into it.
+		s.set.LBs = slices.Clone(s.set.LBs)
+		for _, l := range s.set.LBs {
+			s.ctl.cfgEvents = append(s.ctl.cfgEvents, slices.Clone(l.Events))
+		}
+	})
 	c := s.state.Controls
 	v := ControlView{KillSwitch: s.ctl.cfgKill, KillSwitchSource: "config", DryRun: s.ctl.cfgDry, DryRunSource: "config"}
 	if c != nil && c.KillSwitch != nil {
@@ -87,7 +119,9 @@ func (s *Scheduler) applyControls() {
 	v.Paused = map[string]time.Time{}
 	if c != nil {
 		maps.Copy(v.Paused, c.Paused)
+		v.Events = slices.Clone(c.Events)
 	}
+	s.applyEvents(v.Events)
 	s.set.KillSwitch, s.set.DryRun = v.KillSwitch, v.DryRun
 	s.ctl.mu.Lock()
 	s.ctl.view = v
@@ -95,19 +129,31 @@ func (s *Scheduler) applyControls() {
 	s.updateStatus(func(st *Status) { st.KillSwitch, st.DryRun = v.KillSwitch, v.DryRun })
 }
 
-// Controls returns the controls in force; safe from any goroutine.
-func (s *Scheduler) Controls() ControlView {
+// Controls returns the controls in force; safe from any goroutine. Before
+// the state was first loaded it loads it (waiting for the control lock).
+func (s *Scheduler) Controls(ctx context.Context) (ControlView, error) {
 	s.ctl.mu.Lock()
-	defer s.ctl.mu.Unlock()
 	v := s.ctl.view
+	s.ctl.mu.Unlock()
 	if v.KillSwitchSource == "" {
-		v = ControlView{KillSwitch: s.set.KillSwitch, KillSwitchSource: "config", DryRun: s.set.DryRun, DryRunSource: "config"}
+		var err error
+		s.locked(func() { err = s.load(ctx) })
+		if err != nil {
+			return ControlView{}, err
+		}
+		s.ctl.mu.Lock()
+		v = s.ctl.view
+		s.ctl.mu.Unlock()
 	}
 	v.Paused = maps.Clone(v.Paused)
 	if v.Paused == nil {
 		v.Paused = map[string]time.Time{}
 	}
-	return v
+	v.Events = slices.Clone(v.Events)
+	if v.Events == nil {
+		v.Events = []OperatorEvent{}
+	}
+	return v, nil
 }
 
 // paused reports whether the operator paused lb (read in the loop).
@@ -265,4 +311,45 @@ func (s *Scheduler) Forecasts() (map[string]inference.Forecast, time.Time) {
 	s.ctl.mu.Lock()
 	defer s.ctl.mu.Unlock()
 	return maps.Clone(s.ctl.forecasts), s.ctl.forecastsAt
+}
+
+// applyEvents sets each LB's events to the configured ones plus the
+// operator's that name it (or every LB).
+func (s *Scheduler) applyEvents(evs []OperatorEvent) {
+	for i := range s.set.LBs {
+		l := &s.set.LBs[i]
+		l.Events = slices.Clone(s.ctl.cfgEvents[i])
+		for _, e := range evs {
+			if e.LB == l.Name || e.LB == AllLBs {
+				l.Events = append(l.Events, Event{Start: e.Start, End: e.End, Lift: e.Lift})
+			}
+		}
+	}
+}
+
+// AddEvent adds an operator event (persisted) and returns it with its ID.
+// The caller validates it; the LB must be configured or AllLBs.
+func (s *Scheduler) AddEvent(ctx context.Context, e OperatorEvent) (OperatorEvent, error) {
+	err := s.change(ctx, func(c *Controls) error {
+		if e.LB != AllLBs && s.spec(e.LB) == nil {
+			return fmt.Errorf("add event for %q: %w", e.LB, ErrUnknownLB)
+		}
+		c.EventSeq++
+		e.ID = fmt.Sprintf("ev-%d", c.EventSeq)
+		c.Events = append(c.Events, e)
+		return nil
+	})
+	return e, err
+}
+
+// DeleteEvent removes an operator event by ID.
+func (s *Scheduler) DeleteEvent(ctx context.Context, id string) error {
+	return s.change(ctx, func(c *Controls) error {
+		i := slices.IndexFunc(c.Events, func(e OperatorEvent) bool { return e.ID == id })
+		if i < 0 {
+			return fmt.Errorf("delete event %q: %w", id, ErrNoEvent)
+		}
+		c.Events = slices.Delete(c.Events, i, i+1)
+		return nil
+	})
 }

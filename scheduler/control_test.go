@@ -28,7 +28,7 @@ func TestControlsPersistAndApply(t *testing.T) {
 	if st.Phase != Idle || !strings.HasPrefix(st.Plan.Decision, "paused by operator") {
 		t.Fatalf("paused LB: phase %s decision %q", st.Phase, st.Plan.Decision)
 	}
-	v := h.sch.Controls()
+	v, _ := h.sch.Controls(ctx)
 	if !v.KillSwitch || v.KillSwitchSource != "operator" || v.DryRunSource != "config" || v.Paused["app"].IsZero() {
 		t.Fatalf("controls after restart: %+v", v)
 	}
@@ -107,10 +107,39 @@ func TestControlsConcurrentWithRun(t *testing.T) {
 		h.sch.Resume(ctx, "app")
 		h.sch.Status()
 		h.sch.Forecasts()
+		h.sch.Controls(ctx)
 	}
 	cancel()
 	wg.Wait()
-	if v := h.sch.Controls(); v.DryRun || v.DryRunSource != "operator" {
+	if v, _ := h.sch.Controls(ctx); v.DryRun || v.DryRunSource != "operator" {
 		t.Fatalf("controls %+v", v)
+	}
+}
+
+// TestOperatorEventLiftsPlan: an event added through the controls lifts the
+// plan from the next tick, survives a restart and goes away when deleted.
+func TestOperatorEventLiftsPlan(t *testing.T) {
+	ctx := context.Background()
+	h := newHarness(t, testSettings(), step(150, 150, 0, 0))
+	h.tick()
+	base := h.lb().Plan.Needed
+	ev, err := h.sch.AddEvent(ctx, OperatorEvent{LB: AllLBs, Kind: "campaign", Start: t0, End: t0.Add(time.Hour), Lift: 3})
+	if err != nil || ev.ID != "ev-1" {
+		t.Fatalf("add: %+v %v", ev, err)
+	}
+	h.build()
+	h.tick()
+	if got := h.lb().Plan.Needed; got <= base {
+		t.Fatalf("needed %d with a lift of 3, %d without", got, base)
+	}
+	if err := h.sch.DeleteEvent(ctx, ev.ID); err != nil {
+		t.Fatal(err)
+	}
+	if err := h.sch.DeleteEvent(ctx, ev.ID); !errors.Is(err, ErrNoEvent) {
+		t.Fatalf("second delete: %v", err)
+	}
+	h.tick()
+	if got := h.lb().Plan.Needed; got != base {
+		t.Fatalf("needed %d after delete, want %d: %+v", got, base, h.lb().Plan.Reason)
 	}
 }
