@@ -25,24 +25,34 @@ const (
 
 	// haproxy fields: rates per second computed from HAProxy's cumulative
 	// counters, and gauges as HAProxy reports them.
-	FieldReqRate     = "req_rate"
-	FieldSessRate    = "sess_rate"
-	FieldErrRate     = "err_rate" // 5xx responses per second
-	FieldSessions    = "scur"
-	FieldQueue       = "qcur"
-	FieldRespTimeMS  = "rtime_ms"
-	FieldP10         = "p10"
-	FieldP50         = "p50"
-	FieldP90         = "p90"
-	FieldHorizon     = "horizon_s"
-	FieldAbsError    = "abs_error"
-	FieldPinball     = "pinball"
-	FieldCovered     = "covered"
-	FieldLift        = "lift"
-	FieldEnd         = "end" // Unix seconds
-	TextName         = "name"
-	TextReason       = "reason"
-	AllLoadBalancers = "*" // the lb tag of an event that affects every LB
+	FieldReqRate    = "req_rate"
+	FieldSessRate   = "sess_rate"
+	FieldErrRate    = "err_rate" // 5xx responses per second
+	FieldSessions   = "scur"
+	FieldQueue      = "qcur"
+	FieldRespTimeMS = "rtime_ms"
+	FieldP10        = "p10"
+	FieldP50        = "p50"
+	FieldP90        = "p90"
+	FieldHorizon    = "horizon_s"
+	FieldAbsError   = "abs_error"
+	FieldPinball    = "pinball"
+	FieldCovered    = "covered"
+	FieldLift       = "lift"
+	FieldEnd        = "end" // Unix seconds
+	TextName        = "name"
+	TextReason      = "reason"
+	// action fields: one record per LB per tick, the decision and what
+	// led to it (written by the API's recorder).
+	FieldShare       = "share"        // percent of the LB's traffic on the pool
+	FieldNeeded      = "needed"       // instances needed within the lead time
+	FieldCurrent     = "current"      // serving primary instances
+	FieldPoolSize    = "pool_size"    // shadow pool instances
+	FieldCapacity    = "capacity_rps" // ready capacity, req/s
+	FieldPerInstance = "capacity_per_instance_rps"
+	TextPhase        = "phase"
+	KindDecision     = "decision" // the kind tag of a per-tick action
+	AllLoadBalancers = "*"        // the lb tag of an event that affects every LB
 )
 
 // Demand selects an LB's request rate: the sum over its backends (primary
