@@ -68,13 +68,13 @@ type Config struct {
 	Horizon      time.Duration
 	HistoryStep  time.Duration // the step of the demand history
 	History      time.Duration // how much history a forecast sees
-	Token       string // bearer token; "" refuses every mutating call
-	ReadAuth    bool   // require the token on reads too
-	MaxBody     int64  // request body limit in bytes
-	Collector   func() CollectorStatus
-	Log         *slog.Logger
-	Now         func() time.Time
-	ExtraRoutes func(r *gin.Engine) // tests only
+	Token        string        // bearer token; "" refuses every mutating call
+	ReadAuth     bool          // require the token on reads too
+	MaxBody      int64         // request body limit in bytes
+	Collector    func() CollectorStatus
+	Log          *slog.Logger
+	Now          func() time.Time
+	ExtraRoutes  func(r *gin.Engine) // tests only
 }
 
 // CollectorStatus is the metrics collector's health for /metrics.

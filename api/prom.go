@@ -182,4 +182,3 @@ func (c statusCollector) collectAccuracy(ctx context.Context, ch chan<- promethe
 		gauge(ch, dCoverage, m.Coverage, m.LB, m.Model, m.Horizon)
 	}
 }
-

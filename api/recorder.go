@@ -22,7 +22,10 @@ type Recorder struct {
 	}
 	Sink metrics.Sink
 	Log  *slog.Logger
-	last time.Time
+	// OnDecision, if set, sees each recorded decision (the /metrics
+	// counter of actions).
+	OnDecision func(lb, decision string)
+	last       time.Time
 }
 
 // Run polls the status every poll and records each new tick once, until
@@ -60,6 +63,11 @@ func (r *Recorder) RecordOnce(ctx context.Context) error {
 		return err
 	}
 	r.last = st.At
+	for _, l := range st.LBs {
+		if r.OnDecision != nil {
+			r.OnDecision(l.LB, l.Plan.Decision)
+		}
+	}
 	return nil
 }
 

@@ -26,6 +26,10 @@ type service struct {
 	collector  *collect.Collector
 	forecaster string
 	closers    []func() error
+	// What the API reads too (apiwire.go).
+	store metrics.Store
+	fleet fleetAPI
+	fc    inference.Forecaster // the primary, else the fallback
 }
 
 func (s *service) Close() error {
@@ -83,6 +87,10 @@ func (svc *service) build(ctx context.Context, cfg config.Config, log *slog.Logg
 		return fmt.Errorf("scheduler: %w", err)
 	}
 	svc.forecaster = name
+	svc.store, svc.fleet, svc.fc = store, fleet, deps.Fallback
+	if deps.Forecaster != nil {
+		svc.fc = deps.Forecaster
+	}
 	svc.collector = collect.New(store, collectTargets(cfg, fleet), time.Now, log)
 	return nil
 }
