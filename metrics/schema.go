@@ -60,3 +60,16 @@ const (
 func Demand(lb string) (Selector, string) {
 	return Selector{Measurement: MeasHAProxy, Tags: map[string]string{TagLB: lb, TagServer: ServerBackend}}, FieldReqRate
 }
+
+// Written lists, per measurement, the tags and fields the writers of this
+// repository write: the collector (haproxy, app), the events loader
+// (event), the API's recorder (forecast, action) and the feedback loop
+// (forecast_error). Dashboards and queries are checked against it.
+var Written = map[string]struct{ Tags, Fields []string }{
+	MeasHAProxy:       {[]string{TagLB, TagBackend, TagServer}, []string{FieldReqRate, FieldSessRate, FieldErrRate, FieldSessions, FieldQueue, FieldRespTimeMS}},
+	MeasForecast:      {[]string{TagLB, TagModel}, []string{FieldP10, FieldP50, FieldP90, FieldHorizon}},
+	MeasForecastError: {[]string{TagLB, TagModel, TagHorizon}, []string{FieldAbsError, FieldPinball, FieldCovered}},
+	MeasEvent:         {[]string{TagLB, TagKind}, []string{FieldLift, FieldEnd, TextName}},
+	MeasAction: {[]string{TagLB, TagKind}, []string{FieldShare, FieldNeeded, FieldCurrent, FieldPoolSize, FieldCapacity,
+		FieldPerInstance, TextReason, TextPhase}},
+}

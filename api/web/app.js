@@ -29,6 +29,7 @@ const svgEl = (tag, attrs = {}) => {
 };
 const num = (v, d = 0) => (v === null || v === undefined || Number.isNaN(v)) ? "–" : Number(v).toFixed(d);
 const hhmm = (t) => new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+const hhmmss = (t) => new Date(t).toLocaleTimeString([], { hour: "2-digit", minute: "2-digit", second: "2-digit" });
 const ago = (t) => {
   const s = Math.max(0, (Date.now() - new Date(t)) / 1000);
   return s < 90 ? Math.round(s) + " s ago" : s < 5400 ? Math.round(s / 60) + " min ago" : Math.round(s / 3600) + " h ago";
@@ -55,7 +56,7 @@ function explain(lb) {
 function sentence(d) {
   let s = d.decision;
   if (s.startsWith("dry-run: ")) s = "dry-run, nothing done: " + s.slice(9);
-  return `${hhmm(d.t)} — ${d.phase}${d.share ? " (" + d.share + "%)" : ""}: ${s}`;
+  return `${hhmmss(d.t)} — ${d.phase}${d.share ? " (" + d.share + "%)" : ""}: ${s}`;
 }
 
 // chart draws demand, the forecast band (past one-step-ahead and the
@@ -64,8 +65,12 @@ function chart(h) {
   const W = 640, H = 220, L = 44, R = 8, T = 10, B = 24;
   const svg = svgEl("svg", { viewBox: `0 0 ${W} ${H}`, class: "chart", role: "img", "aria-label": "demand, forecast and capacity of " + h.lb });
   const band = h.forecast.concat(h.ahead);
-  const times = [h.from, h.to].map((t) => +new Date(t)).concat(h.ahead.map((p) => +new Date(p.t)));
-  const t0 = Math.min(...times), t1 = Math.max(...times);
+  // The axis starts at the oldest data (a young service has less than the
+  // window) and ends with the forecast ahead.
+  const seen = h.demand.concat(h.capacity, h.forecast).map((p) => +new Date(p.t));
+  const t0 = seen.length ? Math.min(...seen) : +new Date(h.from);
+  const t1 = Math.max(+new Date(h.to), ...h.ahead.map((p) => +new Date(p.t)));
+  const label = t1 - t0 < 15 * 60 * 1000 ? hhmmss : hhmm;
   const ys = [1].concat(h.demand.map((p) => p.v), band.map((p) => p.p90), h.capacity.map((p) => p.v));
   const y1 = Math.max(...ys) * 1.1;
   const x = (t) => L + (W - L - R) * ((+new Date(t) - t0) / Math.max(1, t1 - t0));
@@ -80,7 +85,7 @@ function chart(h) {
   for (let i = 0; i <= 4; i++) {
     const t = t0 + ((t1 - t0) * i) / 4;
     const tx = svgEl("text", { x: x(t), y: H - 6, "text-anchor": i === 0 ? "start" : i === 4 ? "end" : "middle" });
-    tx.textContent = hhmm(t);
+    tx.textContent = label(t);
     svg.append(tx);
   }
   const line = (pts, cls, key) => {

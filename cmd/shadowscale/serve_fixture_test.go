@@ -197,6 +197,8 @@ type iniOpts struct {
 	model             string // [forecast] model; default none (the fallback alone)
 	haproxy           string // the [haproxy] body; default the runtime API of e's HAProxy
 	extra             string // appended verbatim
+	service           string // appended to [service]
+	metrics           string // the [metrics] body; default the embedded store
 }
 
 func (e *serveEnv) writeConfig(o iniOpts) {
@@ -216,6 +218,9 @@ func (e *serveEnv) writeConfig(o iniOpts) {
 		o.haproxy = fmt.Sprintf("sockets = %s\nmaster_sockets = %s\nconfig_file = %s\nmap_file = %s",
 			e.paths.stats, e.paths.master, o.configFile, e.paths.mapFile)
 	}
+	if o.metrics == "" {
+		o.metrics = "store = embedded\npath = " + filepath.Join(e.stateDir, "metrics.db") + "\nscrape_interval = 1s"
+	}
 	if o.provider == "" {
 		o.provider = "kind = local\napp_binary = " + e.appBin + "\nboot_time = 2s\nwarmup_time = 3s\ntimeout = 10s"
 	}
@@ -224,6 +229,7 @@ listen = 127.0.0.1:0
 state_dir = %s
 tick = 1s
 log_level = info
+%s
 
 [forecast]
 model = %s
@@ -232,9 +238,7 @@ horizon = 30s
 history = 10m
 
 [metrics]
-store = embedded
-path = %s
-scrape_interval = 1s
+%s
 
 [haproxy]
 %s
@@ -256,7 +260,7 @@ provider = pool
 capacity_per_instance = 100
 max_instances = 2
 events_file = %s
-%s`, e.stateDir, o.model, filepath.Join(e.stateDir, "metrics.db"), o.haproxy,
+%s`, e.stateDir, o.service, o.model, o.metrics, o.haproxy,
 		o.minPools, o.provider, lbName, lbName, events, o.extra)
 	e.writeFile(e.cfgPath, ini)
 }

@@ -44,6 +44,10 @@ func Cached(envVar, rel string) string {
 	return p
 }
 
+// Chromium returns Debian's chromium (for the status page test) or
+// fails/skips.
+func Chromium(t testing.TB) string { return binary(t, "chromium") }
+
 // HAProxy returns the haproxy binary or fails/skips.
 func HAProxy(t testing.TB) string { return binary(t, "haproxy") }
 
