@@ -59,11 +59,19 @@ func (s *Server) lbHistory(c *gin.Context) {
 	from := to.Add(-time.Duration(hours * float64(time.Hour)))
 	out := HistoryView{LB: lb, From: from, To: to, Ahead: []Band{}}
 	var err error
-	if out.Demand, err = s.demand(c, lb, from, to); err == nil {
+	var first time.Time
+	out.Capacity, out.Decisions, first, err = s.actions(c, lb, from, to)
+	if err == nil {
 		out.Forecast, err = s.forecastHistory(c, lb, from, to)
 	}
 	if err == nil {
-		out.Capacity, out.Decisions, err = s.actions(c, lb, from, to)
+		// A young service has less than the window: fit the demand's
+		// windows to the span the recorder has seen.
+		dfrom := from
+		if first.After(from) {
+			dfrom = first.Add(-s.cfg.Tick)
+		}
+		out.Demand, err = s.demand(c, lb, dfrom, to)
 	}
 	if err != nil {
 		fail(c, http.StatusServiceUnavailable, "read history: "+err.Error())
@@ -103,13 +111,18 @@ func (s *Server) forecastHistory(c *gin.Context, lb string, from, to time.Time) 
 	return out, nil
 }
 
-func (s *Server) actions(c *gin.Context, lb string, from, to time.Time) ([]Point, []Decision, error) {
+// actions returns the ready capacity and the decisions, and the time of the
+// first record.
+func (s *Server) actions(c *gin.Context, lb string, from, to time.Time) ([]Point, []Decision, time.Time, error) {
 	sel := metrics.Selector{Measurement: metrics.MeasAction, Tags: map[string]string{metrics.TagLB: lb, metrics.TagKind: metrics.KindDecision}}
 	recs, err := s.cfg.Store.Records(c, sel, from, to.Add(time.Second))
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, time.Time{}, err
 	}
-	caps, decs := []Point{}, []Decision{}
+	caps, decs, first := []Point{}, []Decision{}, time.Time{}
+	if len(recs) > 0 {
+		first = recs[0].Time
+	}
 	for _, r := range thin(recs) {
 		caps = append(caps, Point{T: r.Time, V: r.Fields[metrics.FieldCapacity]})
 	}
@@ -124,7 +137,7 @@ func (s *Server) actions(c *gin.Context, lb string, from, to time.Time) ([]Point
 	for i, j := 0, len(decs)-1; i < j; i, j = i+1, j-1 {
 		decs[i], decs[j] = decs[j], decs[i]
 	}
-	return caps, decs[:min(len(decs), 50)], nil
+	return caps, decs[:min(len(decs), 50)], first, nil
 }
 
 // thin keeps at most maxChartPoints records, evenly spaced, the last one

@@ -109,9 +109,18 @@ func apiReads(t *testing.T, at *apiTester) {
 		t.Errorf("lb detail %+v", d)
 	}
 	at.expect(at.call("GET", "/v1/lbs/nope", nil, ""), 404, "unknown lb")
+	// The history fills as ticks are recorded: wait for every series.
 	var hv api.HistoryView
-	at.expect(at.call("GET", "/v1/lbs/app/history?hours=1", nil, ""), 200, "history").json(t, &hv)
-	if len(hv.Demand) == 0 || len(hv.Capacity) == 0 || len(hv.Forecast) == 0 || len(hv.Ahead) == 0 || len(hv.Decisions) == 0 {
+	full := func() bool {
+		hv = api.HistoryView{}
+		at.expect(at.call("GET", "/v1/lbs/app/history?hours=1", nil, ""), 200, "history").json(t, &hv)
+		return len(hv.Demand) > 0 && len(hv.Capacity) > 1 && len(hv.Forecast) > 1 && len(hv.Ahead) > 0 && len(hv.Decisions) > 0
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for !full() && time.Now().Before(deadline) {
+		time.Sleep(200 * time.Millisecond)
+	}
+	if !full() {
 		t.Errorf("history: %d demand, %d capacity, %d forecast, %d ahead, %d decisions", len(hv.Demand), len(hv.Capacity),
 			len(hv.Forecast), len(hv.Ahead), len(hv.Decisions))
 	}
