@@ -3,11 +3,11 @@ package main
 import (
 	"bytes"
 	"context"
-	"os/exec"
 	"encoding/json"
 	"io"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"

@@ -34,7 +34,9 @@ func dashboardQueries(t *testing.T) []dashboardQuery {
 			Title   string
 			Targets []struct{ RefID, Query string }
 		}
-		Templating struct{ List []struct{ Name, Query, Type string } }
+		Templating struct {
+			List []struct{ Name, Query, Type string }
+		}
 	}
 	if err := json.Unmarshal(data, &d); err != nil {
 		t.Fatalf("shadowscale.json: %v", err)
