@@ -85,6 +85,10 @@ func (s *Server) lbHistory(c *gin.Context) {
 
 func (s *Server) demand(c *gin.Context, lb string, from, to time.Time) ([]Point, error) {
 	step := max(s.cfg.HistoryStep, to.Sub(from)/maxChartPoints)
+	// The window still filling would show as a dip: leave it out.
+	if end := metrics.AlignDown(to, step); end.After(from) {
+		to = end
+	}
 	sel, field := metrics.Demand(lb)
 	r, err := s.cfg.Store.History(c, metrics.Query{Select: sel, Field: field, From: from, To: to, Step: step})
 	if err != nil {
