@@ -4,8 +4,10 @@
 package config
 
 import (
+	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
 	"time"
 )
 
@@ -32,6 +34,30 @@ type Service struct {
 	DryRun     bool // plan and log, never act
 	KillSwitch bool // stop all actions, keep forecasting
 	LogLevel   slog.Level
+	// APIToken (or the first line of APITokenFile) is the bearer token of
+	// the API's mutating routes; with neither set they are refused.
+	APIToken     string
+	APITokenFile string
+	APIReadAuth  bool // require the token on reads too
+	APIMaxBody   int  // request body limit, bytes
+}
+
+// Token returns the API token from api_token or api_token_file ("" when
+// neither is set); readFile is passed in (usually os.ReadFile). The error
+// names the key, never the token.
+func (s Service) Token(readFile func(string) ([]byte, error)) (string, error) {
+	if s.APITokenFile == "" {
+		return s.APIToken, nil
+	}
+	b, err := readFile(s.APITokenFile)
+	if err != nil {
+		return "", fmt.Errorf("[service] api_token_file: %w", err)
+	}
+	tok := strings.TrimSpace(strings.SplitN(string(b), "\n", 2)[0])
+	if tok == "" {
+		return "", fmt.Errorf("[service] api_token_file: %s holds no token on its first line", s.APITokenFile)
+	}
+	return tok, nil
 }
 
 // Forecast is the [forecast] section.
@@ -157,10 +183,11 @@ const day = 24 * time.Hour
 func Default() Config {
 	return Config{
 		Service: Service{
-			Listen:   "127.0.0.1:9090",
-			StateDir: "state",
-			Tick:     60 * time.Second,
-			LogLevel: slog.LevelInfo,
+			Listen:     "127.0.0.1:9090",
+			StateDir:   "state",
+			Tick:       60 * time.Second,
+			LogLevel:   slog.LevelInfo,
+			APIMaxBody: 1 << 20,
 		},
 		Forecast: Forecast{
 			Forecaster:     "auto",

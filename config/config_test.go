@@ -22,7 +22,7 @@ func TestLoadGood(t *testing.T) {
 	}
 	want := Config{
 		Service: Service{Listen: "127.0.0.1:19090", StateDir: "var/shadowscale", Tick: 30 * time.Second,
-			DryRun: true, KillSwitch: true, LogLevel: slog.LevelDebug},
+			DryRun: true, KillSwitch: true, LogLevel: slog.LevelDebug, APITokenFile: "secrets/api.token", APIReadAuth: true, APIMaxBody: 4096},
 		Forecast: Forecast{Forecaster: "auto", Model: "models/lstm-v1", ONNXRuntimeLib: ".cache/lib/libonnxruntime.so",
 			Fallback: "seasonal-naive", Horizon: time.Hour, Quantile: "p50", MaxFailures: 5, History: 14 * day,
 			AutoWindow: 24, AutoMinOrigins: 6, Refit: 12 * time.Hour},
@@ -78,6 +78,9 @@ var badFiles = map[string]string{
 	"ha_local_provider":              "[provider.dev] kind: local instances live on one machine",
 	"unknown_section":                `[servce]: unknown section`,
 	"unknown_key":                    `[service] listne: unknown key (did you mean listen?)`,
+	"api_token_both":                 `[service] api_token_file: set api_token or api_token_file, not both`,
+	"api_token_short":                `[service] api_token: must be at least 16 characters`,
+	"api_max_body_small":             `[service] api_max_body: must be at least 1024 bytes, got 10`,
 	"key_outside_section":            `keys outside any section`,
 	"unparsable_line":                `line 13: could not parse line: this line has no equals sign`,
 	"bad_duration":                   `[service] tick: invalid duration "60"`,
@@ -400,4 +403,31 @@ func FuzzParse(f *testing.F) {
 			t.Fatalf("Parse accepted a config that does not validate: %v", err)
 		}
 	})
+}
+
+// TestServiceToken: the token comes from api_token or the first line of
+// api_token_file; errors name the key and never hold the token.
+func TestServiceToken(t *testing.T) {
+	files := map[string]string{"ok": "s3cret-token-of-16+\nsecond line\n", "empty": "\n"}
+	read := func(p string) ([]byte, error) {
+		if b, ok := files[p]; ok {
+			return []byte(b), nil
+		}
+		return nil, os.ErrNotExist
+	}
+	for _, tc := range []struct {
+		svc       Service
+		want, err string
+	}{
+		{Service{APIToken: "inline-token-0123456"}, "inline-token-0123456", ""},
+		{Service{APITokenFile: "ok"}, "s3cret-token-of-16+", ""},
+		{Service{APITokenFile: "empty"}, "", "[service] api_token_file: empty holds no token"},
+		{Service{APITokenFile: "missing"}, "", "[service] api_token_file: file does not exist"},
+		{Service{}, "", ""},
+	} {
+		got, err := tc.svc.Token(read)
+		if got != tc.want || (err == nil) != (tc.err == "") || (err != nil && !strings.Contains(err.Error(), tc.err)) {
+			t.Errorf("%+v: %q, %v; want %q, %q", tc.svc, got, err, tc.want, tc.err)
+		}
+	}
 }

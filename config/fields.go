@@ -46,6 +46,10 @@ func serviceFields(s *Service) []field {
 		{"dry_run", boolean(&s.DryRun)},
 		{"kill_switch", boolean(&s.KillSwitch)},
 		{"log_level", logLevel(&s.LogLevel)},
+		{"api_token", str(&s.APIToken)},
+		{"api_token_file", str(&s.APITokenFile)},
+		{"api_read_auth", boolean(&s.APIReadAuth)},
+		{"api_max_body", integer(&s.APIMaxBody)},
 	}
 }
 

@@ -58,6 +58,12 @@ func (s Service) validate() error {
 		return bad(sec, "state_dir", "must not be empty")
 	case s.Tick <= 0:
 		return bad(sec, "tick", "must be positive, got %s", s.Tick)
+	case s.APIToken != "" && s.APITokenFile != "":
+		return bad(sec, "api_token_file", "set api_token or api_token_file, not both")
+	case s.APIToken != "" && len(s.APIToken) < 16:
+		return bad(sec, "api_token", "must be at least 16 characters")
+	case s.APIMaxBody < 1024:
+		return bad(sec, "api_max_body", "must be at least 1024 bytes, got %d", s.APIMaxBody)
 	}
 	return nil
 }

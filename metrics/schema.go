@@ -42,11 +42,34 @@ const (
 	FieldEnd         = "end" // Unix seconds
 	TextName         = "name"
 	TextReason       = "reason"
-	AllLoadBalancers = "*" // the lb tag of an event that affects every LB
+	// action fields: one record per LB per tick, the decision and what
+	// led to it (written by the API's recorder).
+	FieldShare       = "share"        // percent of the LB's traffic on the pool
+	FieldNeeded      = "needed"       // instances needed within the lead time
+	FieldCurrent     = "current"      // serving primary instances
+	FieldPoolSize    = "pool_size"    // shadow pool instances
+	FieldCapacity    = "capacity_rps" // ready capacity, req/s
+	FieldPerInstance = "capacity_per_instance_rps"
+	TextPhase        = "phase"
+	KindDecision     = "decision" // the kind tag of a per-tick action
+	AllLoadBalancers = "*"        // the lb tag of an event that affects every LB
 )
 
 // Demand selects an LB's request rate: the sum over its backends (primary
 // and shadow) of their aggregate rows.
 func Demand(lb string) (Selector, string) {
 	return Selector{Measurement: MeasHAProxy, Tags: map[string]string{TagLB: lb, TagServer: ServerBackend}}, FieldReqRate
+}
+
+// Written lists, per measurement, the tags and fields the writers of this
+// repository write: the collector (haproxy, app), the events loader
+// (event), the API's recorder (forecast, action) and the feedback loop
+// (forecast_error). Dashboards and queries are checked against it.
+var Written = map[string]struct{ Tags, Fields []string }{
+	MeasHAProxy:       {[]string{TagLB, TagBackend, TagServer}, []string{FieldReqRate, FieldSessRate, FieldErrRate, FieldSessions, FieldQueue, FieldRespTimeMS}},
+	MeasForecast:      {[]string{TagLB, TagModel}, []string{FieldP10, FieldP50, FieldP90, FieldHorizon}},
+	MeasForecastError: {[]string{TagLB, TagModel, TagHorizon}, []string{FieldAbsError, FieldPinball, FieldCovered}},
+	MeasEvent:         {[]string{TagLB, TagKind}, []string{FieldLift, FieldEnd, TextName}},
+	MeasAction: {[]string{TagLB, TagKind}, []string{FieldShare, FieldNeeded, FieldCurrent, FieldPoolSize, FieldCapacity,
+		FieldPerInstance, TextReason, TextPhase}},
 }

@@ -22,6 +22,10 @@ func (s *Scheduler) actLB(ctx context.Context, now time.Time, l LBSpec, o *obser
 	st := s.state.lb(l.Name)
 	missing := o.missing != "" || o.statsErr != "" || o.forecast == nil || p.Reason.Capacity <= 0
 	low := s.trackLow(st, p, missing, now)
+	if s.paused(l.Name) {
+		p.Decision = "paused by operator: pool left as is (" + string(phaseOf(st)) + ")"
+		return nil
+	}
 	if s.set.DryRun {
 		p.Decision = s.dryRun(now, l, st, p)
 		return nil

@@ -22,7 +22,8 @@ func (SystemClock) After(d time.Duration) <-chan time.Time { return time.After(d
 // Reconcile runs first; while it fails (HAProxy unreachable at start) no
 // tick acts and Reconcile is retried at every tick, the error in the status.
 func (s *Scheduler) Run(ctx context.Context, clock Clock) error {
-	reconciled := s.tryReconcile(ctx, clock.Now())
+	var reconciled bool
+	s.locked(func() { reconciled = s.tryReconcile(ctx, clock.Now()) })
 	next := clock.Now().Truncate(s.set.Tick).Add(s.set.Tick)
 	for {
 		select {
@@ -33,11 +34,13 @@ func (s *Scheduler) Run(ctx context.Context, clock Clock) error {
 		// The tick runs to completion even if ctx is cancelled meanwhile:
 		// a half-done step is worse than a late shutdown.
 		tickCtx := context.WithoutCancel(ctx)
-		if !reconciled {
-			reconciled = s.tryReconcile(tickCtx, next)
-		} else if err := s.RunOnce(tickCtx, next); err != nil {
-			s.log.Error("tick", "at", next, "err", err)
-		}
+		s.locked(func() {
+			if !reconciled {
+				reconciled = s.tryReconcile(tickCtx, next)
+			} else if err := s.RunOnce(tickCtx, next); err != nil {
+				s.log.Error("tick", "at", next, "err", err)
+			}
+		})
 		now := clock.Now()
 		after := next.Add(s.set.Tick)
 		if missed := int64(now.Sub(after) / s.set.Tick); now.After(after) {

@@ -24,6 +24,8 @@ type Scheduler struct {
 
 	mu     sync.Mutex // guards status
 	status Status
+
+	ctl control // operator controls (control.go)
 }
 
 // lbLive is what the loop keeps between ticks in memory only: counter
@@ -69,6 +71,7 @@ func (s *Scheduler) load(ctx context.Context) error {
 	}
 	st.Version = StateVersion
 	s.state, s.loaded = st, true
+	s.applyControls()
 	return nil
 }
 

@@ -31,6 +31,9 @@ type State struct {
 	Version int                 `json:"version"`
 	Seq     int                 `json:"seq"` // last pool number handed out
 	LBs     map[string]*LBState `json:"lbs"`
+	// Controls are the operator's overrides (control.go); absent in
+	// files written before they existed.
+	Controls *Controls `json:"controls,omitempty"`
 }
 
 // LBState is the persisted state of one load balancer.
@@ -112,7 +115,7 @@ func (s *State) lb(name string) *LBState {
 // clone deep-copies the state so a snapshot can be saved or reported while
 // the loop goes on.
 func (s State) clone() State {
-	out := State{Version: s.Version, Seq: s.Seq, LBs: make(map[string]*LBState, len(s.LBs))}
+	out := State{Version: s.Version, Seq: s.Seq, LBs: make(map[string]*LBState, len(s.LBs)), Controls: s.Controls.clone()}
 	for k, v := range s.LBs {
 		c := *v
 		c.Capacity = append([]float64(nil), v.Capacity...)

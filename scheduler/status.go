@@ -72,6 +72,7 @@ func (s *Scheduler) publishState(now time.Time, err error) {
 
 // record logs every decision and publishes the status.
 func (s *Scheduler) record(now time.Time, obs map[string]*observation, plans map[string]*Plan, steps []StepTime, errs []error) {
+	s.keepForecasts(now, obs)
 	lbs := make([]LBStatus, 0, len(s.set.LBs))
 	for _, l := range s.set.LBs {
 		o, p, st, live := obs[l.Name], plans[l.Name], s.state.lb(l.Name), s.live[l.Name]

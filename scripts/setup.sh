@@ -10,7 +10,8 @@ mkdir -p "$cache/bin" "$cache/lib"
 log() { printf 'setup: %s\n' "$*" >&2; }
 
 apt_pkgs=(haproxy wrk socat etcd-server python3-torch python3-onnx python3-numpy python3-tqdm python3-pytest libopenblas0
-  build-essential libssl-dev libpcre2-dev zlib1g-dev liblua5.4-dev) # the last five build HAProxy 3.2
+  build-essential libssl-dev libpcre2-dev zlib1g-dev liblua5.4-dev # these five build HAProxy 3.2
+  chromium fonts-dejavu-core) # the status page test
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -46,6 +46,8 @@ func runExport(ctx context.Context, args []string, stdout io.Writer) error {
 	storePath := fs.String("store", "", "embedded store file (instead of --config)")
 	out := fs.String("out", "", "write the CSV to this file (default stdout)")
 	asJSON := fs.Bool("json", false, "print one JSON document (with the points unless --out is given)")
+	apiURL := fs.String("url", "", "read through a running serve's API (instead of --config/--store)")
+	tokenFile := fs.String("token-file", "", "with --url and api_read_auth: file holding the API token")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
@@ -53,15 +55,7 @@ func runExport(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	store, lbs, err := openExportStore(*cfgPath, *storePath)
-	if err != nil {
-		return err
-	}
-	defer store.Close()
-	if err := checkExportLB(ctx, store, *lb, lbs); err != nil {
-		return err
-	}
-	series, err := store.History(ctx, q)
+	series, err := exportSeries(ctx, q, *lb, *cfgPath, *storePath, *apiURL, *tokenFile)
 	if err != nil {
 		return err
 	}
@@ -168,4 +162,29 @@ func writeExport(series metrics.Regular, out string, stdout io.Writer) error {
 		return err
 	}
 	return f.Close()
+}
+
+// exportSeries reads the series from the store, or through serve's API with
+// --url (the embedded store is locked while serve runs).
+func exportSeries(ctx context.Context, q metrics.Query, lb, cfgPath, storePath, apiURL, tokenFile string) (metrics.Regular, error) {
+	if apiURL != "" {
+		if cfgPath != "" || storePath != "" {
+			return metrics.Regular{}, errors.New("give one of --url, --config FILE.ini and --store FILE")
+		}
+		asJSON := false
+		c, err := clientFlags{url: &apiURL, cfg: &cfgPath, tokenFile: &tokenFile, asJSON: &asJSON}.client()
+		if err != nil {
+			return metrics.Regular{}, err
+		}
+		return fetchExport(ctx, c, q, lb)
+	}
+	store, lbs, err := openExportStore(cfgPath, storePath)
+	if err != nil {
+		return metrics.Regular{}, err
+	}
+	defer store.Close()
+	if err := checkExportLB(ctx, store, lb, lbs); err != nil {
+		return metrics.Regular{}, err
+	}
+	return store.History(ctx, q)
 }

@@ -152,8 +152,10 @@ func (r *replicated) Run(ctx context.Context, clock scheduler.Clock) error {
 	return nil
 }
 
-// follow ticks a dry-run scheduler while campaigning; it returns when this
-// replica is elected (with the term's end channel).
+// follow runs a dry-run scheduler (Run: a reconcile that only reports,
+// then ticks, under the scheduler's control lock like any Run) while
+// campaigning; it returns when this replica is elected, with the term's
+// end channel.
 func (r *replicated) follow(ctx context.Context, clock scheduler.Clock) (<-chan struct{}, error) {
 	sch, err := r.build(true)
 	if err != nil {
@@ -165,26 +167,24 @@ func (r *replicated) follow(ctx context.Context, clock scheduler.Clock) (<-chan 
 		err  error
 	}
 	elected := make(chan won, 1)
+	fctx, stop := context.WithCancel(ctx)
+	defer stop()
 	// The campaign runs on ctx itself: the term's lease lives as long as
 	// the service, not as long as this follower phase.
 	go func() {
 		lost, err := r.rep.Campaign(ctx)
 		elected <- won{lost, err}
+		stop()
 	}()
 	r.log.Info("ha: following", "leader", r.rep.Status(ctx).Leader)
-	next := clock.Now().Truncate(r.settings.Tick).Add(r.settings.Tick)
-	for {
-		select {
-		case w := <-elected:
-			return w.lost, w.err
-		case <-ctx.Done():
-			return nil, ctx.Err()
-		case <-clock.After(next.Sub(clock.Now())):
-		}
-		if err := sch.RunOnce(ctx, next); err != nil {
-			r.log.Warn("ha: follower tick", "err", err)
-		}
-		next = next.Add(r.settings.Tick)
+	if err := sch.Run(fctx, clock); err != nil {
+		r.log.Warn("ha: follower", "err", err)
+	}
+	select {
+	case w := <-elected:
+		return w.lost, w.err
+	case <-ctx.Done():
+		return nil, ctx.Err()
 	}
 }
 
@@ -277,6 +277,18 @@ func (r *replicated) Status(ctx context.Context) replicaStatus {
 
 // readOnly is a follower's view of the leader's state: it loads, and
 // never writes (a follower's save would be refused by the fence anyway).
+// An operator's dry-run or kill-switch override is the leader's to apply:
+// a follower stays in dry-run whatever it says.
 type readOnly struct{ scheduler.StateStore }
+
+func (o readOnly) Load(ctx context.Context) (scheduler.State, error) {
+	st, err := o.StateStore.Load(ctx)
+	if st.Controls != nil {
+		c := *st.Controls
+		c.DryRun, c.KillSwitch = nil, nil
+		st.Controls = &c
+	}
+	return st, err
+}
 
 func (readOnly) Save(context.Context, scheduler.State) error { return nil }

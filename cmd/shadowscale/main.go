@@ -32,6 +32,14 @@ func commands() map[string]command {
 		"export":   {"write an LB's request rate from the metrics store as a trace CSV", runExport},
 		"model":    {"the model registry (model list|show|validate PATH, model promote [PATH]|rollback|history)", runModel},
 		"backtest": {"replay a trace through reactive, predictive and oracle scaling", runBacktest},
+		// Clients of a running serve (client.go).
+		"status":      {"show a running serve's load balancers (status [--url URL | --config FILE.ini])", runStatus},
+		"pause":       {"stop acting on a load balancer (pause LB)", lbCommand("pause", "pause", noBody)},
+		"resume":      {"act on a paused load balancer again (resume LB)", lbCommand("resume", "resume", noBody)},
+		"rollback":    {"roll a load balancer's shadow pool back now (rollback LB [--reason TEXT])", lbCommand("rollback", "rollback", rollbackFlags)},
+		"kill-switch": {"stop or allow every action (kill-switch on|off)", switchCommand("kill-switch", "/v1/controls/kill-switch")},
+		"dry-run":     {"plan only, or act again (dry-run on|off)", switchCommand("dry-run", "/v1/controls/dry-run")},
+		"events":      {"list, add or delete external events (events [list|add|delete ID])", runEvents},
 	}
 }
 

@@ -39,6 +39,11 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 		return err
 	}
 	defer svc.Close()
+	stopAPI, err := startAPI(ctx, cfg, svc, log)
+	if err != nil {
+		return err
+	}
+	defer stopAPI()
 	log.Info("serving", "config", *path, "lbs", cfg.LBNames(), "dry_run", cfg.Service.DryRun,
 		"kill_switch", cfg.Service.KillSwitch, "forecaster", svc.forecaster)
 	var wg sync.WaitGroup

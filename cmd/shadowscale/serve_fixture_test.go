@@ -199,6 +199,7 @@ type iniOpts struct {
 	haproxy           string // the [haproxy] body; default the runtime API of e's HAProxy
 	metrics           string // the [metrics] body (and sections after it); default the embedded store
 	extra             string // appended verbatim
+	service           string // appended to [service]
 }
 
 func (e *serveEnv) writeConfig(o iniOpts) {
@@ -229,6 +230,7 @@ listen = 127.0.0.1:0
 state_dir = %s
 tick = 1s
 log_level = info
+%s
 
 [forecast]
 model = %s
@@ -259,7 +261,7 @@ provider = pool
 capacity_per_instance = 100
 max_instances = 2
 events_file = %s
-%s`, e.stateDir, o.model, o.metrics, o.haproxy,
+%s`, e.stateDir, o.service, o.model, o.metrics, o.haproxy,
 		o.minPools, o.provider, lbName, lbName, events, o.extra)
 	e.writeFile(e.cfgPath, ini)
 }

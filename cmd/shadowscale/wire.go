@@ -33,6 +33,9 @@ type service struct {
 	forecaster string
 	feedback   *feedback.Loop // nil when [feedback] enabled = false; its Report is for the API
 	closers    []func() error
+	// What the API reads too (apiwire.go).
+	fleet *haproxy.Fleet
+	fc    inference.Forecaster // the primary, else the fallback
 }
 
 func (s *service) Close() error {
@@ -106,6 +109,10 @@ func (svc *service) build(ctx context.Context, cfg config.Config, log *slog.Logg
 	}
 	if svc.sched, err = scheduler.New(settings, deps); err != nil {
 		return fmt.Errorf("scheduler: %w", err)
+	}
+	svc.store, svc.fleet, svc.fc = store, fleet, deps.Fallback
+	if deps.Forecaster != nil {
+		svc.fc = deps.Forecaster
 	}
 	return nil
 }

@@ -84,6 +84,11 @@ func DataplaneAPI(t testing.TB) string {
 	return p
 }
 
+// Chromium returns Debian's chromium (for the status page test) or
+// fails/skips.
+func Chromium(t testing.TB) string { return binary(t, "chromium") }
+
+
 // Python returns Debian's python3 (the one that sees python3-torch).
 func Python(t testing.TB) string {
 	t.Helper()
