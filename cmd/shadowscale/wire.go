@@ -87,6 +87,15 @@ func (svc *service) build(ctx context.Context, cfg config.Config, log *slog.Logg
 	for i := range settings.LBs {
 		settings.LBs[i].Events = lbEvents[settings.LBs[i].Name]
 	}
+	// Providers are opened (and so checked) before waiting for HAProxy;
+	// with [ha] each term opens its own over etcd, this one only checks.
+	var records func(string) provision.Records
+	if cfg.HA.Enabled() {
+		records = func(string) provision.Records { return noRecords{} }
+	}
+	if deps.Providers, err = buildProviders(cfg, records); err != nil {
+		return err
+	}
 	fleet, err := connectFleet(ctx, cfg.HAProxy, log)
 	if err != nil {
 		return err
@@ -102,9 +111,6 @@ func (svc *service) build(ctx context.Context, cfg config.Config, log *slog.Logg
 		if svc.replicas != nil {
 			svc.closers = append(svc.closers, svc.replicas.Close)
 		}
-		return err
-	}
-	if deps.Providers, err = buildProviders(cfg, nil); err != nil {
 		return err
 	}
 	if svc.sched, err = scheduler.New(settings, deps); err != nil {
@@ -164,6 +170,12 @@ func buildProviders(cfg config.Config, records func(name string) provision.Recor
 	}
 	return providers, nil
 }
+
+// noRecords checks a provider's configuration without touching a record.
+type noRecords struct{}
+
+func (noRecords) Load(any) error { return nil }
+func (noRecords) Save(any) error { return nil }
 
 // loadModel builds the configured forecaster: auto (the LSTM when a model
 // is configured, and the classical forecasters), the LSTM alone, or one
