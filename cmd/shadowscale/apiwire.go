@@ -36,6 +36,7 @@ func startAPI(ctx context.Context, cfg config.Config, svc *service, log *slog.Lo
 	}
 	srv := api.New(api.Config{
 		Sched: svc.apiScheduler(), Store: svc.store, Forecaster: svc.fc, Accuracy: api.StoreAccuracy{Src: svc.store},
+		Models:       apiModels(cfg),
 		ConfigEvents: fileEvents, Probes: probes(svc), Tick: cfg.Service.Tick, Horizon: cfg.Forecast.Horizon,
 		HistoryStep: historyStep(cfg), History: cfg.Forecast.History, Token: token, ReadAuth: cfg.Service.APIReadAuth,
 		MaxBody: int64(cfg.Service.APIMaxBody), Log: log.With("component", "api"),

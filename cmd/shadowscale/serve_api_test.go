@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/shadowscale/shadowscale/api"
+	"github.com/shadowscale/shadowscale/internal/testenv"
 	"github.com/shadowscale/shadowscale/scheduler"
 )
 
@@ -83,7 +84,7 @@ func apiReads(t *testing.T, at *apiTester) {
 	m := at.expect(at.call("GET", "/metrics", nil, ""), 200, "metrics")
 	for _, want := range []string{`shadowscale_pool_phase{lb="app",phase="Idle"} 1`, "shadowscale_ticks_total ", `shadowscale_dry_run 1`,
 		`shadowscale_capacity_per_instance_requests_per_second{lb="app"} 100`, `shadowscale_tick_step_duration_seconds{step="forecast"}`,
-		`shadowscale_forecast_requests_per_second{lb="app",model="seasonal-naive",quantile="p90"}`, "shadowscale_collector_lag_seconds ",
+		`shadowscale_forecast_requests_per_second{lb="app",model="`, "shadowscale_collector_lag_seconds ",
 		`shadowscale_actions_total{action="dry-run",lb="app"}`} {
 		if !strings.Contains(string(m.body), want) {
 			t.Errorf("/metrics lacks %s", want)
@@ -138,7 +139,7 @@ func apiReads(t *testing.T, at *apiTester) {
 	at.expect(at.call("GET", "/v1/accuracy?lb=app", nil, ""), 200, "accuracy").json(t, &acc)
 	var mv api.ModelsView
 	at.expect(at.call("GET", "/v1/models", nil, ""), 200, "models").json(t, &mv)
-	if len(mv.LBs) != 1 || mv.LBs[0].Current != "seasonal-naive" {
+	if len(mv.LBs) != 1 || mv.LBs[0].Current == "" {
 		t.Errorf("models %+v", mv)
 	}
 	var ev api.EventsView
@@ -277,8 +278,17 @@ func apiWrites(t *testing.T, at *apiTester) {
 	if len(evs.Events) != 2 {
 		t.Errorf("events after create/delete: %+v", evs)
 	}
-	at.expect(at.call("POST", "/v1/models/app/promote", map[string]string{"model": "lstm-2"}, "ok"), 501, "promote")
-	at.expect(at.call("POST", "/v1/models/app/rollback", nil, "ok"), 501, "model rollback")
+	// The feedback loop's registry: a model that does not exist is refused,
+	// the shipped one is promoted (and hot-swapped by serve), then rolled back.
+	at.expect(at.call("POST", "/v1/models/app/rollback", nil, "ok"), 409, "model rollback with nothing to roll back to")
+	at.expect(at.call("POST", "/v1/models/app/promote", map[string]string{"model": "nosuch-1"}, "ok"), 409, "promote of a model that does not exist")
+	shipped := filepath.Join(testenv.RepoRoot(), "models", "lstm-1")
+	var mv api.ModelsView
+	at.expect(at.call("POST", "/v1/models/app/promote", map[string]string{"model": shipped}, "ok"), 200, "promote").json(t, &mv)
+	if len(mv.LBs) != 1 || mv.LBs[0].Current != "lstm-1" {
+		t.Errorf("models after promote: %+v", mv)
+	}
+	at.expect(at.call("POST", "/v1/models/app/rollback", nil, "ok"), 200, "model rollback")
 	at.expect(at.call("POST", "/v1/models/nope/rollback", nil, "ok"), 404, "model rollback of an unknown LB")
 }
 
@@ -325,10 +335,15 @@ func apiCLI(t *testing.T, e *serveEnv, at *apiTester) {
 	if _, err := e.runCLI("export", "--lb", "app", "--from", from, "--to", to, "--config", e.cfgPath); err == nil {
 		t.Log("export --config worked while serve runs (store not locked?)")
 	}
-	out, err = e.runCLI("export", "--lb", "app", "--from", from, "--to", to, "--step", "1s", "--url", at.base, "--json")
+	// The collector writes a point a second: wait until a few are in.
 	var doc exportDoc
-	if err != nil || json.Unmarshal([]byte(out), &doc) != nil || doc.Rows < 3 || doc.Windows != 300 {
-		t.Errorf("export --url: %v %.300s", err, out)
+	e.waitFor("three seconds of history to export", lifecycle, func() bool {
+		out, err = e.runCLI("export", "--lb", "app", "--from", from, "--to", time.Now().UTC().Format(time.RFC3339),
+			"--step", "1s", "--url", at.base, "--json")
+		return err != nil || json.Unmarshal([]byte(out), &doc) != nil || doc.Rows >= 3
+	})
+	if err != nil || json.Unmarshal([]byte(out), &doc) != nil || doc.Rows < 3 || doc.Windows < 300 {
+		t.Errorf("export --url: %v rows %d windows %d: %.300s", err, doc.Rows, doc.Windows, out)
 	}
 	// Leave the controls as apiWrites left them plus the CLI's pause, so
 	// the restart checks what a person set.
