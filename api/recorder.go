@@ -25,7 +25,10 @@ type Recorder struct {
 	// OnDecision, if set, sees each recorded decision (the /metrics
 	// counter of actions).
 	OnDecision func(lb, decision string)
-	last       time.Time
+	// SkipForecasts leaves the forecast records to the feedback loop,
+	// which logs every step of every forecast itself.
+	SkipForecasts bool
+	last          time.Time
 }
 
 // Run polls the status every poll and records each new tick once, until
@@ -55,7 +58,7 @@ func (r *Recorder) RecordOnce(ctx context.Context) error {
 	var recs []metrics.Record
 	for _, l := range st.LBs {
 		recs = append(recs, actionRecord(st.At, l))
-		if f, ok := fcs[l.LB]; ok && len(f.P50) > 0 {
+		if f, ok := fcs[l.LB]; ok && len(f.P50) > 0 && !r.SkipForecasts {
 			recs = append(recs, forecastRecord(l.LB, f))
 		}
 	}

@@ -57,7 +57,8 @@ func startAPI(ctx context.Context, cfg config.Config, svc *service, log *slog.Lo
 	hs := &http.Server{Handler: srv.Handler(), ReadHeaderTimeout: 10 * time.Second, ReadTimeout: time.Minute,
 		WriteTimeout: 2 * time.Minute, IdleTimeout: 2 * time.Minute, ErrorLog: slog.NewLogLogger(log.Handler(), slog.LevelWarn)}
 	rctx, cancel := context.WithCancel(context.WithoutCancel(ctx))
-	rec := &api.Recorder{Sched: svc.apiScheduler(), Sink: svc.store, Log: log, OnDecision: srv.CountDecision}
+	rec := &api.Recorder{Sched: svc.apiScheduler(), Sink: svc.store, Log: log, OnDecision: srv.CountDecision,
+		SkipForecasts: svc.feedback != nil}
 	done := make(chan struct{}, 2)
 	go func() { rec.Run(rctx, max(cfg.Service.Tick/4, 100*time.Millisecond)); done <- struct{}{} }()
 	go func() {

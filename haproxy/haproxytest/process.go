@@ -35,13 +35,26 @@ type HAProxy struct {
 // until the worker answers on its stats socket and the frontend accepts
 // connections. Call Stop when done.
 func StartProcess(ctx context.Context, bin, dir string, cfg Config) (*HAProxy, error) {
-	if cfg.Port == 0 {
-		p, err := freeport.Get()
-		if err != nil {
+	if cfg.Port != 0 {
+		return startProcess(ctx, bin, dir, cfg)
+	}
+	// A free port may be taken by another test before HAProxy binds it:
+	// pick another and try again.
+	var err error
+	for range 3 {
+		c := cfg
+		if c.Port, err = freeport.Get(); err != nil {
 			return nil, err
 		}
-		cfg.Port = p
+		var h *HAProxy
+		if h, err = startProcess(ctx, bin, dir, c); err == nil || !strings.Contains(err.Error(), "failed to start their listeners") {
+			return h, err
+		}
 	}
+	return nil, err
+}
+
+func startProcess(ctx context.Context, bin, dir string, cfg Config) (*HAProxy, error) {
 	conf, mapText, err := Render(cfg, dir)
 	if err != nil {
 		return nil, err
