@@ -35,22 +35,46 @@ func (s *Scheduler) actLB(ctx context.Context, now time.Time, l LBSpec, o *obser
 		drv: s.deps.Driver, prov: s.deps.Providers[l.Provider], plan: *p,
 		low: low, missing: missing, servers: o.servers, save: s.saver(ctx, &errs), log: s.log,
 	}
+	s.sizes(env, p, now)
 	env.gate, env.gateWhy = s.set.Gate.Judge(o.primary, o.shadow)
 	if o.statsErr != "" {
 		env.gate, env.gateWhy, env.blind = NoData, o.statsErr, true
 	}
 	before := clonePool(st.Pool)
 	msg, err := env.step(st.Pool)
-	p.Decision = msg
 	if err != nil {
 		errs = append(errs, err)
 	}
+	if st.Pool != nil && err == nil {
+		rmsg, rerr := env.resize(st.Pool)
+		if rmsg != "" {
+			msg += "; " + rmsg
+		}
+		if rerr != nil {
+			errs = append(errs, rerr)
+		}
+	}
+	p.Decision = msg
 	if st.Pool == nil || changed(before, st.Pool) {
 		env.save()
 	}
 	s.log.Info("pool step", "lb", l.Name, "pool", before.ID, "from", before.Phase, "to", phaseOf(st),
 		"share", shareOf(st), "gate", env.gate, "decision", msg)
 	return joinErrs(errs)
+}
+
+// sizes gives the step the bounded pool size asked now and the size the
+// pool may shrink to (the largest asked over ScaleDownAfter, never below
+// one instance or min_instances: emptying the pool is the whole-pool drain).
+func (s *Scheduler) sizes(e *stepEnv, p *Plan, now time.Time) {
+	p.Reason.Bounds = nil // start() bounded the same plan before opening
+	e.want = s.bound(e.lb, p)
+	if e.missing {
+		e.st.Recs = nil // never scale down on what was not seen
+		return
+	}
+	e.shrinkTo, e.stable = e.st.recommend(now, e.want, s.set.Policy.ScaleDownAfter)
+	e.shrinkTo = max(e.shrinkTo, 1, e.lb.MinInstances)
 }
 
 // trackLow is the scale-down hysteresis: low only after the forecast has
@@ -117,6 +141,10 @@ func clonePool(p *Pool) *Pool {
 	c := *p
 	c.Instances = append([]Instance(nil), p.Instances...)
 	c.Servers = append([]string(nil), p.Servers...)
+	if p.Resize != nil {
+		r := *p.Resize
+		c.Resize = &r
+	}
 	return &c
 }
 

@@ -30,8 +30,10 @@ func (s *Scheduler) bound(l LBSpec, p *Plan) int {
 		clip("max_pools_per_lb 0", 0)
 	}
 	clip("max_instances", l.MaxInstances)
-	live, cost := s.liveInstances()
-	clip(fmt.Sprintf("max_prewarmed %d (live %d)", pol.MaxPrewarmed, live), pol.MaxPrewarmed-live)
+	// The bounds cap the whole pool (it may be growing): room is what
+	// the other load balancers' pools leave.
+	live, cost := s.liveInstances(l.Name)
+	clip(fmt.Sprintf("max_prewarmed %d (other pools %d)", pol.MaxPrewarmed, live), pol.MaxPrewarmed-live)
 	if price := s.price(l); pol.MaxCostPerHour > 0 && price > 0 {
 		room := int(math.Floor((pol.MaxCostPerHour - cost + 1e-9) / price))
 		clip(fmt.Sprintf("max_cost_per_hour %.2f (live %.2f, %.2f each)", pol.MaxCostPerHour, cost, price), room)
@@ -39,12 +41,12 @@ func (s *Scheduler) bound(l LBSpec, p *Plan) int {
 	return want
 }
 
-// liveInstances counts every pool's instances (asked for, so a pool still
-// provisioning counts) and their cost per hour.
-func (s *Scheduler) liveInstances() (n int, cost float64) {
+// liveInstances counts the instances of every pool but except's (asked
+// for, so a pool still provisioning counts) and their cost per hour.
+func (s *Scheduler) liveInstances(except string) (n int, cost float64) {
 	for _, l := range s.set.LBs {
 		st := s.state.LBs[l.Name]
-		if st == nil || st.Pool == nil {
+		if st == nil || st.Pool == nil || l.Name == except {
 			continue
 		}
 		size := max(st.Pool.Size, len(st.Pool.Instances))

@@ -28,6 +28,12 @@ type stepEnv struct {
 	servers []Server
 	gate    Verdict
 	gateWhy string
+	// want is the bounded pool size the plan asks now; shrinkTo the
+	// largest asked over the scale-down window, stable once the records
+	// cover it.
+	want     int
+	shrinkTo int
+	stable   bool
 	save    func()
 	log     *slog.Logger
 }
@@ -121,7 +127,7 @@ func (e *stepEnv) addServers(p *Pool) error {
 		if i < len(p.Servers) {
 			continue
 		}
-		name := p.serverName(i)
+		name := p.nextName()
 		p.Servers = append(p.Servers, name)
 		e.save()
 		if err := e.drv.AddServer(e.ctx, e.lb.ShadowBackend, ServerSpec{Name: name, Addr: inst.Addr}); err != nil {
@@ -131,17 +137,20 @@ func (e *stepEnv) addServers(p *Pool) error {
 	return nil
 }
 
+// startWarmup sets the servers ready and the warm-up share, and only then
+// records WarmingUp: a failed call leaves the pool in Provisioning, retried
+// next tick, never a persisted phase the load balancer does not have.
 func (e *stepEnv) startWarmup(p *Pool) (string, error) {
 	for _, name := range p.Servers {
 		if err := e.drv.SetServerState(e.ctx, e.lb.ShadowBackend, name, ServerReady); err != nil {
 			return "", fmt.Errorf("set %s/%s ready: %w", e.lb.ShadowBackend, name, err)
 		}
 	}
-	p.enter(WarmingUp, e.now)
-	p.HealthyFor = 0
 	if err := e.setShare(p, e.set.Policy.WarmupShareInitial); err != nil {
 		return "", err
 	}
+	p.enter(WarmingUp, e.now)
+	p.HealthyFor, p.HealthyAt = 0, e.now
 	return fmt.Sprintf("healthy: warm-up at %d%%", p.Share), nil
 }
 
@@ -159,7 +168,7 @@ func (e *stepEnv) setShare(p *Pool, pct int) error {
 
 // failing is the reason to roll back a serving pool, or "".
 func (e *stepEnv) failing(p *Pool) string {
-	if bad := unhealthy(p.Servers, e.servers, true); len(bad) > 0 {
+	if bad := unhealthy(p.proven(), e.servers, true); len(bad) > 0 {
 		return "servers unhealthy: " + strings.Join(bad, ", ")
 	}
 	if e.gate == Fail {
@@ -190,6 +199,9 @@ func (e *stepEnv) warmingUp(p *Pool) (string, error) {
 		}
 	}
 	if p.HealthyFor >= e.lb.Warmup && !e.hold() {
+		if !p.HealthyAt.IsZero() {
+			e.st.recordLead(p.HealthyAt.Sub(p.Created), e.now.Sub(p.HealthyAt))
+		}
 		p.enter(Ready, e.now)
 		share = pol.WarmupShareMin
 	}
@@ -222,9 +234,10 @@ func (e *stepEnv) ready(p *Pool) (string, error) {
 }
 
 // targetShare is the pool's capacity-proportional share:
-// shadow / (primary + shadow), all instances of equal capacity.
+// shadow / (primary + shadow), all instances of equal capacity, counting
+// only the shadow servers that carry a share (not those a resize moves).
 func (e *stepEnv) targetShare(p *Pool) int {
-	shadow, primary := len(p.Servers), e.plan.Current
+	shadow, primary := p.carrying(), e.plan.Current
 	if shadow+primary == 0 {
 		return 0
 	}

@@ -125,8 +125,11 @@ type Deps struct {
 	// Forecaster is the primary model; nil means the fallback only.
 	Forecaster Forecaster
 	// Fallback takes over after MaxFailures (KEDA style); required.
-	Fallback  Forecaster
-	History   History
+	Fallback Forecaster
+	History  History
+	// App gives the utilisation that capacity per instance is learned
+	// from; nil: learned from latency and throughput alone.
+	App       AppMetrics
 	Driver    Driver
 	Providers map[string]Provider // by name, as LBSpec.Provider
 	Store     StateStore
