@@ -34,8 +34,8 @@ type stepEnv struct {
 	want     int
 	shrinkTo int
 	stable   bool
-	save    func()
-	log     *slog.Logger
+	save     func()
+	log      *slog.Logger
 }
 
 // step advances the pool by one step and says what it did.

@@ -195,9 +195,11 @@ func (e *stepEnv) shrinking(p *Pool) (string, error) {
 		r.DrainedAt = e.now
 		e.save()
 	}
-	sessions := sessionsOf(p.moving(), e.servers)
-	if waited := e.now.Sub(r.DrainedAt); sessions > 0 && waited < e.set.DrainTimeout {
-		return fmt.Sprintf("shrink -%d: %d sessions left after %s", r.Delta, sessions, waited), nil
+	// The sessions seen this tick predate the drain: wait one tick at
+	// least, so the count says what the drain left.
+	sessions, waited := sessionsOf(p.moving(), e.servers), e.now.Sub(r.DrainedAt)
+	if waited == 0 || (sessions > 0 && waited < e.set.DrainTimeout) {
+		return fmt.Sprintf("shrink -%d: draining, %d sessions after %s", r.Delta, sessions, waited), nil
 	}
 	if err := e.retireMoving(p); err != nil {
 		return "", err
