@@ -36,7 +36,7 @@ func (s *Scheduler) bound(l LBSpec, p *Plan) int {
 	clip(fmt.Sprintf("max_prewarmed %d (other pools %d)", pol.MaxPrewarmed, live), pol.MaxPrewarmed-live)
 	if price := s.price(l); pol.MaxCostPerHour > 0 && price > 0 {
 		room := int(math.Floor((pol.MaxCostPerHour - cost + 1e-9) / price))
-		clip(fmt.Sprintf("max_cost_per_hour %.2f (live %.2f, %.2f each)", pol.MaxCostPerHour, cost, price), room)
+		clip(fmt.Sprintf("max_cost_per_hour %.2f (other pools %.2f, %.2f each)", pol.MaxCostPerHour, cost, price), room)
 	}
 	return want
 }
