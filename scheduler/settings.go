@@ -19,6 +19,9 @@ type LBSpec struct {
 	MaxInstances int
 	Warmup       time.Duration // healthy warm-up before a pool is Ready
 	Events       []Event
+	// TargetUtilisation overrides the learner's for this LB's app (0:
+	// the learner's default).
+	TargetUtilisation float64
 }
 
 // Policy bounds every action (the [policy] section of the configuration;

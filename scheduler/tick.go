@@ -177,7 +177,11 @@ func (s *Scheduler) capacity(l LBSpec, st *LBState) Estimate {
 	if l.Capacity > 0 {
 		return Estimate{Capacity: l.Capacity, Method: "configured", Confidence: 1}
 	}
-	return s.set.Learner.Learn(st.Behaviour, st.Capacity)
+	ln := s.set.Learner
+	if l.TargetUtilisation > 0 {
+		ln.TargetUtilisation = l.TargetUtilisation
+	}
+	return ln.Learn(st.Behaviour, st.Capacity)
 }
 
 func sourceOf(e Estimate) string {
