@@ -30,7 +30,9 @@ func ramp(_ string, t time.Time) float64 {
 	return 150
 }
 
-type profileModel struct{ f func(string, time.Time) float64 }
+type profileModel struct {
+	f func(string, time.Time) float64
+}
 
 func (profileModel) Name() string { return "profile" }
 func (m profileModel) Forecast(_ context.Context, in []inference.Series, h int) ([]inference.Forecast, error) {
