@@ -37,6 +37,7 @@ func (s *Scheduler) actLB(ctx context.Context, now time.Time, l LBSpec, o *obser
 	}
 	s.sizes(env, p, now)
 	env.gate, env.gateWhy = s.set.Gate.Judge(o.primary, o.shadow)
+	env.primary, env.shadow = o.primary, o.shadow
 	if o.statsErr != "" {
 		env.gate, env.gateWhy, env.blind = NoData, o.statsErr, true
 	}
@@ -68,7 +69,11 @@ func (s *Scheduler) actLB(ctx context.Context, now time.Time, l LBSpec, o *obser
 // one instance or min_instances: emptying the pool is the whole-pool drain).
 func (s *Scheduler) sizes(e *stepEnv, p *Plan, now time.Time) {
 	p.Reason.Bounds = nil // start() bounded the same plan before opening
-	e.want = s.bound(e.lb, p)
+	want := p.Deficit
+	if e.st.Pool.Phase == Active { // cut over: only boot and warm-up ahead
+		want = max(0, p.Reason.Grow.Needed-p.Current)
+	}
+	e.want = s.boundSize(e.lb, p, want)
 	if e.missing {
 		e.st.Recs = nil // never scale down on what was not seen
 		return

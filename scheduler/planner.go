@@ -30,8 +30,11 @@ type PlanInput struct {
 	// warm-up + one tick. CutoverLead is how long a cutover takes.
 	ProvisionLead time.Duration
 	CutoverLead   time.Duration
-	Primary       int // serving instances in the primary backend
-	Pool          int // instances in the shadow pool
+	// GrowLead is how far ahead a serving pool must grow: boot +
+	// warm-up + one tick (new servers need no cutover steps).
+	GrowLead time.Duration
+	Primary  int // serving instances in the primary backend
+	Pool     int // instances in the shadow pool
 	// Observed is the demand now (req/s; NaN or 0 when unknown): the
 	// reactive floor, so a forecast below it never plans fewer instances
 	// than the load of this moment needs.
@@ -59,6 +62,7 @@ type Reason struct {
 	Headroom       float64  `json:"headroom"`
 	Provision      Window   `json:"provision"` // over boot + warm-up
 	Cutover        Window   `json:"cutover"`   // over the cutover duration
+	Grow           Window   `json:"grow"`      // over boot + warm-up: an active pool's size
 	Horizon        Window   `json:"horizon"`   // over the whole forecast
 	Observed       *float64 `json:"observed"`  // demand now, req/s (nil: missing)
 	// Estimate says how a learned capacity was found and how sure it is;
@@ -114,6 +118,7 @@ func MakePlan(in PlanInput) Plan {
 	r.Provision = peak(in, q, in.ProvisionLead)
 	r.Cutover = peak(in, q, in.CutoverLead)
 	r.Horizon = peak(in, q, time.Duration(len(q))*in.Forecast.Step)
+	r.Grow = peak(in, q, in.GrowLead)
 	r.Reactive = instances(in.Observed, 1, in.Capacity, in.Headroom)
 	r.Signal = "forecast"
 	if r.Reactive > r.Provision.Needed {
@@ -124,6 +129,7 @@ func MakePlan(in PlanInput) Plan {
 	r.Provision.Needed = max(r.Provision.Needed, r.Reactive)
 	r.Cutover.Needed = max(r.Cutover.Needed, r.Reactive)
 	r.Horizon.Needed = max(r.Horizon.Needed, r.Reactive)
+	r.Grow.Needed = max(r.Grow.Needed, r.Reactive)
 	p := Plan{LB: in.LB, At: in.Now, Needed: r.Provision.Needed, Current: in.Primary, Pool: in.Pool, Reason: r}
 	p.Deficit = max(0, p.Needed-p.Current)
 	p.Reason.Want = p.Deficit

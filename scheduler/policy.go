@@ -8,9 +8,11 @@ import (
 
 // bound applies every policy limit to the pool size the plan asks for and
 // records each limit that clipped it in the plan's reason.
-func (s *Scheduler) bound(l LBSpec, p *Plan) int {
+func (s *Scheduler) bound(l LBSpec, p *Plan) int { return s.boundSize(l, p, p.Deficit) }
+
+// boundSize bounds a pool size asked (want) by every limit.
+func (s *Scheduler) boundSize(l LBSpec, p *Plan, want int) int {
 	pol := s.set.Policy
-	want := p.Deficit
 	clip := func(name string, limit int) {
 		if want > limit {
 			p.Reason.Bounds = append(p.Reason.Bounds, fmt.Sprintf("%s: %d -> %d", name, want, max(limit, 0)))

@@ -28,6 +28,8 @@ type stepEnv struct {
 	servers []Server
 	gate    Verdict
 	gateWhy string
+	// primary and shadow are the tick's traffic of both backends.
+	primary, shadow Rates
 	// want is the bounded pool size the plan asks now; shrinkTo the
 	// largest asked over the scale-down window, stable once the records
 	// cover it.
@@ -171,10 +173,20 @@ func (e *stepEnv) failing(p *Pool) string {
 	if bad := unhealthy(p.proven(), e.servers, true); len(bad) > 0 {
 		return "servers unhealthy: " + strings.Join(bad, ", ")
 	}
-	if e.gate == Fail {
+	if e.gate == Fail && !e.overloaded(p) {
 		return "health gate failed: " + e.gateWhy
 	}
 	return ""
+}
+
+// overloaded: a pool carrying its capacity share fails no more than the
+// primary does: the whole load balancer is short of capacity, and rolling
+// the pool back would only send its traffic to an already failing primary.
+func (e *stepEnv) overloaded(p *Pool) bool {
+	if p.Phase != Active && p.Phase != CuttingOver || !e.primary.Valid {
+		return false
+	}
+	return e.shadow.ErrRate <= e.primary.ErrRate+e.set.Gate.withDefaults().ErrRateSlack
 }
 
 func (e *stepEnv) warmingUp(p *Pool) (string, error) {

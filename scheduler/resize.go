@@ -124,7 +124,12 @@ func (e *stepEnv) growing(p *Pool) (string, error) {
 	}
 	e.st.recordLead(r.ReadyAt.Sub(r.Since), e.now.Sub(r.ReadyAt))
 	p.Resize = nil
-	return fmt.Sprintf("grow +%d done: %d servers carry the share", r.Delta, p.carrying()), nil
+	if p.Phase == Active { // their share at once: the grow was timed for it
+		if err := e.setShare(p, e.targetShare(p)); err != nil {
+			return "", err
+		}
+	}
+	return fmt.Sprintf("grow +%d done: %d servers carry the share, %d%%", r.Delta, p.carrying(), p.Share), nil
 }
 
 func (e *stepEnv) growHealth(p *Pool) (string, error) {

@@ -19,6 +19,7 @@ import (
 //	demand V [then V at T]...         the demand profile; the forecast is the profile
 //	tick D                            run one RunOnce per tick for D
 //	shadow errors R | sick | sessions N | ok
+//	primary errors R                  the primary's error rate
 //	forecast fail | ok                the primary model fails / recovers
 //	forecast scale F                  the forecasts are the profile × F
 //	metrics missing | ok              the latest demand point is NaN
@@ -154,6 +155,10 @@ func (sc *scenario) inject(w []string) error {
 		return err
 	case "shadow sick":
 		h.drv.sick = true
+	case "primary errors":
+		r, err := strconv.ParseFloat(w[2], 64)
+		h.drv.primaryErr = r
+		return err
 	case "shadow ok":
 		h.drv.sick, h.drv.shadowErr, h.drv.sessions = false, 0, 0
 	case "shadow sessions":

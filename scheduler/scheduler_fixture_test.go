@@ -48,6 +48,7 @@ type fakeDriver struct {
 	backends     map[string]*fakeBackend
 	shares       map[string]int
 	shadowErr    float64 // shadow error rate 0..1
+	primaryErr   float64 // primary error rate 0..1
 	sick         bool    // shadow checks fail
 	sessions     int64   // sessions on every shadow server
 	down         bool    // every call fails (HAProxy unreachable)
@@ -210,6 +211,7 @@ func (d *fakeDriver) advance(now time.Time, lbs []LBSpec, demand profile) {
 			p.rate = (total - shadow) / dt
 		}
 		s.errors += shadow * d.shadowErr
+		p.errors += (total - shadow) * d.primaryErr
 	}
 }
 

@@ -150,7 +150,8 @@ func (s *Scheduler) plan(now time.Time, obs map[string]*observation, plans map[s
 				LB: l.Name, Now: now, Forecast: *o.forecast, Quantile: s.set.Quantile,
 				Capacity: est.Capacity, CapacitySource: sourceOf(est), Headroom: s.set.Policy.Headroom,
 				Events: l.Events, ProvisionLead: lead, Lead: leadSrc, CutoverLead: s.cutoverLead(),
-				Primary: o.primaryN, Pool: poolSize(st.Pool), Observed: o.observed,
+				GrowLead: lead - s.cutoverLead(),
+				Primary:  o.primaryN, Pool: poolSize(st.Pool), Observed: o.observed,
 			})
 			p.Reason.Forecaster, p.Reason.Fallback = o.forecastBy, o.fallback
 		}
