@@ -115,6 +115,7 @@ func (s *Scheduler) start(ctx context.Context, now time.Time, l LBSpec, st *LBSt
 		return nil
 	}
 	s.state.Seq++
+	st.Recs = nil // a new pool's scale-down window starts now
 	st.Pool = &Pool{
 		ID: poolID(l.Name, s.state.Seq), LB: l.Name, Provider: l.Provider, Backend: l.ShadowBackend,
 		Phase: Provisioning, Since: now, Created: now, Size: want,

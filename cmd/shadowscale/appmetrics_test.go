@@ -49,9 +49,14 @@ func TestAppUtilisationFromInfluxDB(t *testing.T) {
 	if err := store.(*influx.Store).Flush(fctx); err != nil {
 		t.Fatal(err)
 	}
-	app := newAppUtilisation(cfg, store)
+	cfg.Service.StateDir = t.TempDir()
+	deps, _, err := schedulerDeps(cfg, store, slog.New(slog.DiscardHandler))
+	if err != nil {
+		t.Fatal(err)
+	}
+	app := deps.App
 	if app == nil {
-		t.Fatal("an LB with app_query and an InfluxDB store: no app metrics wired")
+		t.Fatal("an LB with app_query and an InfluxDB store: serve wires no app metrics")
 	}
 	got, err := app.Utilisation(ctx, "web", now)
 	if err != nil || math.Abs(got-0.5) > 1e-9 { // hosts' latest: 0.4 and 0.6
