@@ -210,15 +210,18 @@ func (e *stepEnv) warmingUp(p *Pool) (string, error) {
 			share = min(share+1, pol.WarmupShareMax)
 		}
 	}
-	if p.HealthyFor >= e.lb.Warmup && !e.hold() {
-		if !p.HealthyAt.IsZero() {
-			e.st.recordLead(p.HealthyAt.Sub(p.Created), e.now.Sub(p.HealthyAt))
-		}
-		p.enter(Ready, e.now)
+	warm := p.HealthyFor >= e.lb.Warmup && !e.hold()
+	if warm {
 		share = pol.WarmupShareMin
 	}
 	if err := e.setShare(p, share); err != nil {
 		return "", err
+	}
+	if warm { // recorded only once its share is applied
+		if !p.HealthyAt.IsZero() {
+			e.st.recordLead(p.HealthyAt.Sub(p.Created), e.now.Sub(p.HealthyAt))
+		}
+		p.enter(Ready, e.now)
 	}
 	return fmt.Sprintf("warm-up %s: share %d%%, healthy %s of %s", e.gate, p.Share, p.HealthyFor, e.lb.Warmup), nil
 }
