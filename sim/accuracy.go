@@ -12,7 +12,7 @@ type Accuracy struct {
 	Forecasts int     `json:"forecasts"` // real forecaster calls
 	Points    int     `json:"points"`    // forecast steps with an actual
 	MAE       float64 `json:"mae"`       // of p50, requests/s
-	SMAPE     float64 `json:"smape"`     // of p50, percent
+	SMAPE     float64 `json:"smape"`     // of p50, a fraction in [0, 2] as eval reports it
 	CoverP90  float64 `json:"coverage_p90"`
 	CoverBand float64 `json:"coverage_p10_p90"`
 }
@@ -45,7 +45,7 @@ func (e *env) accuracy() *Accuracy {
 	}
 	if a.Points > 0 {
 		n := float64(a.Points)
-		a.MAE, a.SMAPE = abs/n, 100*smape/n
+		a.MAE, a.SMAPE = abs/n, smape/n
 		a.CoverP90, a.CoverBand = float64(under)/n, float64(inBand)/n
 	}
 	return a

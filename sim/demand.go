@@ -11,13 +11,16 @@ import (
 )
 
 // Demand is a trace on the simulator's tick grid: Values[i] is the mean
-// request rate (requests/s) during [Start + i×Step, Start + (i+1)×Step),
-// NaN where the trace has no data.
+// request rate (requests/s) during [Start + i×Step, Start + (i+1)×Step).
 type Demand struct {
 	Name   string
 	Start  time.Time // epoch-aligned to Step
 	Step   time.Duration
 	Values []float64
+	// Filled counts the ticks OnGrid interpolated: a gap in a recorded
+	// trace is a gap in the recording, not a pause in the traffic, so the
+	// cluster serves, and the history shows, the interpolated demand.
+	Filled int
 }
 
 // Time is the start of tick i.
@@ -46,7 +49,34 @@ func OnGrid(r metrics.Regular, tick time.Duration) (Demand, error) {
 	for i := range d.Values {
 		d.Values[i] = meanOver(r, d.Time(i), tick)
 	}
+	d.Filled = fillGaps(d.Values)
 	return d, nil
+}
+
+// fillGaps interpolates missing values linearly between their observed
+// neighbours (the nearest one at either end) and counts them.
+func fillGaps(v []float64) int {
+	filled, last := 0, -1
+	for i := 0; i <= len(v); i++ {
+		if i < len(v) && math.IsNaN(v[i]) {
+			continue
+		}
+		for j := last + 1; j < i; j++ {
+			switch {
+			case last < 0 && i == len(v):
+				v[j] = 0
+			case last < 0:
+				v[j] = v[i]
+			case i == len(v):
+				v[j] = v[last]
+			default:
+				v[j] = v[last] + (v[i]-v[last])*float64(j-last)/float64(i-last)
+			}
+			filled++
+		}
+		last = i
+	}
+	return filled
 }
 
 // meanOver averages the trace's slots that overlap [t, t+dt), weighting by

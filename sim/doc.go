@@ -77,4 +77,19 @@
 // slow; ForecastEvery lets the forecaster run at an interval and the
 // scheduler use the last forecast, advanced to the current tick, in between.
 // At ForecastEvery = Tick every tick forecasts, exactly as serve does.
+// Real forecasts are prefetched on every core: the history at an origin is
+// the trace before it, whatever the policies did.
+//
+// # Use
+//
+//	d, _ := sim.OnGrid(trace, settings.Tick) // a metrics.Regular
+//	rep, err := sim.Run(ctx, sim.Config{
+//		Demand: d, Cluster: sim.Cluster{Capacity: 50, Boot: 3 * time.Minute, Warmup: 2 * time.Minute},
+//		Settings: settings, // scheduler.Settings with one LB, Tick = d.Step
+//		Fallback: inference.HoltWinters{}, HistoryWindow: 8 * 24 * time.Hour,
+//		ForecastEvery: 10 * time.Minute, Skip: 4 * 24 * time.Hour,
+//	})
+//
+// rep.Results holds one Result per policy (reactive, predictive, oracle);
+// `shadowscale backtest` is this plus flags, a table and a chart.
 package sim

@@ -17,6 +17,7 @@ type cadence struct {
 	inner scheduler.Forecaster
 	every int // ticks between real forecasts (1 = every call)
 	last  *inference.Forecast
+	pre   *prefetch // nil: forecast when asked
 	made  []inference.Forecast
 	calls int
 }
@@ -31,7 +32,11 @@ func (c *cadence) Forecast(ctx context.Context, series []inference.Series, horiz
 	if f, ok := c.cached(s.End(), horizon); ok {
 		return []inference.Forecast{f}, nil
 	}
-	out, err := c.inner.Forecast(ctx, series, horizon+c.every-1)
+	r, ok := c.pre.take(ctx, s, horizon+c.every-1)
+	out, err := r.out, r.err
+	if !ok {
+		out, err = c.inner.Forecast(ctx, series, horizon+c.every-1)
+	}
 	c.calls++
 	if err != nil {
 		return nil, err

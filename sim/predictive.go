@@ -17,6 +17,9 @@ type Decision struct {
 	Phase    scheduler.Phase `json:"phase"`
 	Share    int             `json:"share"`
 	Decision string          `json:"decision"`
+	Needed   int             `json:"needed"`   // instances the plan asked for
+	Peak     float64         `json:"peak"`     // forecast quantile at the provision window's peak, req/s
+	Observed float64         `json:"observed"` // demand the scheduler saw last, req/s (-1: none)
 }
 
 // predictiveRun is the real scheduler over the simulated cloud.
@@ -24,6 +27,7 @@ type predictiveRun struct {
 	cl    *cloud
 	sch   *scheduler.Scheduler
 	fcs   []*cadence
+	pre   *prefetch
 	phase scheduler.Phase
 }
 
@@ -53,6 +57,18 @@ func newPredictive(ctx context.Context, e *env) (*predictiveRun, error) {
 	if err := sch.Reconcile(ctx, pr.cl.now); err != nil {
 		return nil, fmt.Errorf("predictive: reconcile: %w", err)
 	}
+	// The forecaster every tick uses is prefetched: the primary if any.
+	used, inner := pr.fcs[len(pr.fcs)-1], e.cfg.Fallback
+	if e.cfg.Forecaster != nil {
+		inner = e.cfg.Forecaster
+	}
+	var origins []time.Time
+	for k := e.from; k < e.to; k += e.every {
+		origins = append(origins, e.d.Time(k))
+	}
+	h := int(math.Ceil(float64(e.cfg.Settings.Horizon)/float64(e.d.Step))) + e.every - 1
+	used.pre = startPrefetch(ctx, inner, hist, spec.Name, origins, h)
+	pr.pre = used.pre
 	return pr, nil
 }
 
@@ -61,6 +77,7 @@ func runPredictive(ctx context.Context, e *env, t *tally) error {
 	if err != nil {
 		return err
 	}
+	defer pr.pre.stop()
 	for k := e.from; k < e.to; k++ {
 		if err := e.tick(ctx, k); err != nil {
 			return err
@@ -103,7 +120,12 @@ func (pr *predictiveRun) step(ctx context.Context, now time.Time) (Decision, err
 		return Decision{}, fmt.Errorf("status has %d load balancers, want 1", len(st.LBs))
 	}
 	l := st.LBs[0]
-	return Decision{At: now, Phase: l.Phase, Share: l.Share, Decision: l.Plan.Decision}, nil
+	d := Decision{At: now, Phase: l.Phase, Share: l.Share, Decision: l.Plan.Decision, Needed: l.Plan.Needed,
+		Peak: l.Plan.Reason.Provision.Peak, Observed: -1}
+	if o := l.Plan.Reason.Observed; o != nil {
+		d.Observed = *o
+	}
+	return d, nil
 }
 
 // entered reports a cutover starting: into CuttingOver from a phase that

@@ -74,6 +74,7 @@ type Report struct {
 	To            time.Time     `json:"to"`
 	StepSeconds   float64       `json:"step_seconds"`
 	Minutes       float64       `json:"minutes"`
+	FilledTicks   int           `json:"filled_ticks"` // trace gaps interpolated (whole trace)
 	Capacity      float64       `json:"capacity_per_instance"`
 	Boot          time.Duration `json:"-"`
 	Warmup        time.Duration `json:"-"`
@@ -118,10 +119,7 @@ func Run(ctx context.Context, cfg Config) (Report, error) {
 	if err != nil {
 		return Report{}, err
 	}
-	names := cfg.Policies
-	if len(names) == 0 {
-		names = Policies
-	}
+	names := e.cfg.Policies
 	results, err := e.runAll(ctx, names)
 	if err != nil {
 		return Report{}, err
@@ -177,7 +175,7 @@ func (e *env) report(tallies map[string]*tally, names []string) Report {
 	rep := Report{Trace: e.d.Name, From: e.d.Time(e.from), To: e.d.Time(e.to), StepSeconds: e.d.Step.Seconds(),
 		Minutes: float64(e.to-e.from) * e.d.Step.Minutes(), Capacity: c.Capacity, Boot: c.Boot, Warmup: c.Warmup,
 		SLOP99: e.slo.P99, Primary: e.primary, ForecastEvery: time.Duration(e.every) * e.d.Step,
-		Decisions: e.decisions, Demand: e.d.Values[e.from:e.to]}
+		Decisions: e.decisions, Demand: e.d.Values[e.from:e.to], FilledTicks: e.d.Filled}
 	rep.BootSeconds, rep.WarmupSeconds = c.Boot.Seconds(), c.Warmup.Seconds()
 	rep.SLOP99Seconds, rep.ForecastEverySeconds = e.slo.P99.Seconds(), rep.ForecastEvery.Seconds()
 	oracle := tallies["oracle"].result("oracle", c.PricePerHour)

@@ -20,8 +20,13 @@ func newEnv(cfg Config) (*env, error) {
 	if d.Step <= 0 || len(d.Values) == 0 {
 		return nil, errors.New("demand is empty")
 	}
-	if err := checkSettings(cfg, d); err != nil {
-		return nil, err
+	if len(cfg.Policies) == 0 {
+		cfg.Policies = Policies
+	}
+	if slices.Contains(cfg.Policies, "predictive") {
+		if err := checkSettings(cfg, d); err != nil {
+			return nil, err
+		}
 	}
 	for _, p := range cfg.Policies {
 		if !slices.Contains(Policies, p) {
@@ -43,10 +48,13 @@ func newEnv(cfg Config) (*env, error) {
 	}
 	e.every = max(1, int(cfg.ForecastEvery/d.Step))
 	e.primary = cfg.Primary
-	if e.primary <= 0 {
+	if e.primary <= 0 && len(cfg.Settings.LBs) == 1 {
 		e.primary = autoPrimary(d.Values[:max(e.from, 1)], c.Capacity, cfg.Settings.Policy.Headroom)
 	}
-	e.total = int64(e.to-e.from) * int64(len(Policies))
+	e.total = int64(e.to-e.from) * int64(len(cfg.Policies))
+	if !slices.Contains(cfg.Policies, "oracle") {
+		e.total += int64(e.to - e.from)
+	}
 	return e, nil
 }
 

@@ -21,7 +21,7 @@ import (
 // backtestFlags are backtest's command line (DESIGN.md 3.2).
 type backtestFlags struct {
 	trace, policy, capacity, configPath, lb, plot, primary string
-	boot, warmup, sloP99, skip, forecastEvery              time.Duration
+	boot, warmup, sloP99, skip, span, forecastEvery        time.Duration
 	coldFactor                                             float64
 	asJSON                                                 bool
 	set                                                    map[string]bool
@@ -40,7 +40,8 @@ func parseBacktestFlags(args []string) (backtestFlags, error) {
 	fs.StringVar(&f.lb, "lb", "", "the [lb.NAME] of --config to simulate (default: the first)")
 	fs.StringVar(&f.plot, "plot", "", "write a chart of demand, forecast and ready capacity to this PNG")
 	fs.StringVar(&f.primary, "primary", "auto", "predictive: primary instances, auto (median of the skipped history) or N")
-	fs.DurationVar(&f.skip, "skip", 0, "start of the trace that only feeds the history (default 4d, or a quarter of a trace shorter than 8d)")
+	fs.Var((*dayDuration)(&f.skip), "skip", "start of the trace that only feeds the history, e.g. 36h or 4d (default 4d, or a quarter of a trace shorter than 8d)")
+	fs.Var((*dayDuration)(&f.span), "span", "score at most this much after --skip, e.g. 60d (default: the rest of the trace)")
 	fs.DurationVar(&f.forecastEvery, "forecast-every", 10*time.Minute, "how often the forecaster really runs (the tick = every tick, as serve)")
 	fs.Float64Var(&f.coldFactor, "cold-factor", 2, "how much slower a cold instance serves")
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON document")
@@ -106,6 +107,9 @@ func (f backtestFlags) prepare() (sim.Config, error) {
 	if err != nil {
 		return sim.Config{}, err
 	}
+	if end := int((skip + f.span) / d.Step); f.span > 0 && end < len(d.Values) {
+		d.Values = d.Values[:end]
+	}
 	primary, err := f.primaryInstances()
 	if err != nil {
 		return sim.Config{}, err
@@ -123,6 +127,29 @@ func (f backtestFlags) prepare() (sim.Config, error) {
 		Settings: f.settings(c, lb, cluster), Forecaster: model, Fallback: fallback,
 		HistoryWindow: c.Forecast.History, ForecastEvery: f.forecastEvery, Skip: skip, Primary: primary,
 	}, nil
+}
+
+// dayDuration is a Go duration or a whole number of days ("4d"), as the
+// configuration's durations are.
+type dayDuration time.Duration
+
+func (d *dayDuration) String() string { return time.Duration(*d).String() }
+
+func (d *dayDuration) Set(s string) error {
+	if days, ok := strings.CutSuffix(s, "d"); ok {
+		n, err := strconv.Atoi(days)
+		if err != nil {
+			return fmt.Errorf("%q: want a duration (36h) or whole days (4d)", s)
+		}
+		*d = dayDuration(time.Duration(n) * 24 * time.Hour)
+		return nil
+	}
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return fmt.Errorf("%q: want a duration (36h) or whole days (4d)", s)
+	}
+	*d = dayDuration(v)
+	return nil
 }
 
 func parsePolicies(s string) ([]string, error) {
@@ -238,6 +265,9 @@ func (f backtestFlags) scored(c config.Config, d sim.Demand, cl sim.Cluster) (ti
 	}
 	if left := span - skip; left < c.Forecast.Horizon+d.Step {
 		return 0, fmt.Errorf("--trace %s is too short: %s scored after --skip %s, the horizon is %s", f.trace, max(left, 0), skip, c.Forecast.Horizon)
+	}
+	if f.span < 0 {
+		return 0, fmt.Errorf("--span must not be negative, got %s", f.span)
 	}
 	if f.forecastEvery < 0 {
 		return 0, fmt.Errorf("--forecast-every must not be negative, got %s", f.forecastEvery)

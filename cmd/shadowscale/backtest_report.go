@@ -54,7 +54,7 @@ func summaryLine(rep sim.Report, r sim.Result) string {
 	if r.Policy == "predictive" {
 		s += fmt.Sprintf(", %d cutovers, %d rollbacks, primary %d instances", r.Cutovers, r.Rollbacks, rep.Primary)
 		if f := r.Forecast; f != nil && f.Points > 0 {
-			s += fmt.Sprintf("; %s forecasts every %s: sMAPE %.1f %%, p90 coverage %.0f %%", f.Model, rep.ForecastEvery, f.SMAPE, 100*f.CoverP90)
+			s += fmt.Sprintf("; %s forecasts every %s: sMAPE %.2f, p90 coverage %.0f %%", f.Model, rep.ForecastEvery, f.SMAPE, 100*f.CoverP90)
 		}
 	}
 	return s
