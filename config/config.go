@@ -18,6 +18,7 @@ type Config struct {
 	InfluxDB  InfluxDB
 	HAProxy   HAProxy
 	Policy    Policy
+	HA        HA
 	Providers map[string]Provider
 	LBs       map[string]LB
 }
@@ -77,14 +78,16 @@ type InfluxDB struct {
 	BatchSize       int
 }
 
-// HAProxy is the [haproxy] section. Sockets[i] and MasterSockets[i] belong to
-// the same node of the fleet.
+// HAProxy is the [haproxy] section. Sockets[i], ConfigFiles[i], MapFiles[i]
+// and StateFiles[i] belong to the same node of the fleet (with the Data
+// Plane driver MapFiles[i] goes with DataplaneURLs[i], or one entry names
+// the map on every node).
 type HAProxy struct {
 	Driver            string // runtime | dataplane
 	Sockets           []string
-	MasterSockets     []string
-	ConfigFile        string
-	MapFile           string
+	ConfigFiles       []string
+	MapFiles          []string
+	StateFiles        []string
 	DataplaneURLs     []string
 	DataplaneUser     string
 	DataplanePassword string
@@ -103,8 +106,10 @@ type Policy struct {
 	WarmupShareInitial int
 	WarmupShareMin     int
 	WarmupShareMax     int
-	CutoverSteps       []int // percent, increasing, ending at 100
-	ScaleDownAfter     time.Duration
+	// CutoverSteps are percent of the way from the warm-up share to the
+	// pool's capacity-proportional target share, increasing, ending at 100.
+	CutoverSteps   []int
+	ScaleDownAfter time.Duration
 }
 
 // Provider is one [provider.NAME] section: where instances come from.
@@ -184,6 +189,7 @@ func Default() Config {
 			CutoverSteps:       []int{25, 50, 75, 100},
 			ScaleDownAfter:     10 * time.Minute,
 		},
+		HA:        defaultHA(),
 		Providers: map[string]Provider{},
 		LBs:       map[string]LB{},
 	}

@@ -30,12 +30,13 @@ func TestLoadGood(t *testing.T) {
 		InfluxDB: InfluxDB{URL: "http://127.0.0.1:8086", Database: "shadowscale", RetentionPolicy: "autogen",
 			Username: "ss", Password: "p=ss;word", Timeout: 3 * time.Second, BatchSize: 500},
 		HAProxy: HAProxy{Driver: "dataplane", Sockets: []string{"a/haproxy.sock", "b/haproxy.sock"},
-			MasterSockets: []string{"a/master.sock", "b/master.sock"}, ConfigFile: "deploy/haproxy.cfg",
-			MapFile: "state/shadow.map", DataplaneURLs: []string{"http://127.0.0.1:5555", "https://lb2:5555"},
+			ConfigFiles: []string{"a/haproxy.cfg", "b/haproxy.cfg"}, MapFiles: []string{"state/shadow.map"},
+			StateFiles: []string{"a/server-state", "b/server-state"}, DataplaneURLs: []string{"http://127.0.0.1:5555", "https://lb2:5555"},
 			DataplaneUser: "admin", DataplanePassword: "secret", Timeout: 2 * time.Second},
 		Policy: Policy{Headroom: 0.5, MaxPoolsPerLB: 1, MinPoolsPerLB: 1, MaxPrewarmed: 4, MaxCostPerHour: 12.5,
 			Cooldown: 0, WarmupShareInitial: 2, WarmupShareMin: 1, WarmupShareMax: 3,
 			CutoverSteps: []int{10, 50, 100}, ScaleDownAfter: 15 * time.Minute},
+		HA: defaultHA(),
 		Providers: map[string]Provider{
 			"standby": {Name: "standby", Kind: "static", Addresses: []string{"10.0.0.1:80", "[::1]:8080"},
 				Timeout: time.Minute, BootTime: 3 * time.Minute, WarmupTime: 2 * time.Minute},
@@ -67,6 +68,12 @@ func TestLoadGood(t *testing.T) {
 
 // badFiles maps each testdata/<name>.bad.ini to a substring of its error.
 var badFiles = map[string]string{
+	"ha_embedded_store":              "[ha] etcd_endpoints: replicas must share the metrics store",
+	"ha_prefix":                      "[ha] election_prefix: must start and end with '/'",
+	"ha_ttl":                         "[ha] lease_ttl: must be whole seconds, at least 2s",
+	"ha_margin":                      "[ha] acting_margin: must be positive and below 2/3 of lease_ttl minus 1s (9s)",
+	"ha_endpoint":                    "[ha] etcd_endpoints: endpoint \"127.0.0.1:2379\"",
+	"ha_local_provider":              "[provider.dev] kind: local instances live on one machine",
 	"unknown_section":                `[servce]: unknown section`,
 	"unknown_key":                    `[service] listne: unknown key (did you mean listen?)`,
 	"key_outside_section":            `keys outside any section`,
@@ -104,7 +111,12 @@ var badFiles = map[string]string{
 	"influx_batch_zero":              `[influxdb] batch_size: must be at least 1, got 0`,
 	"driver_unknown":                 `[haproxy] driver: must be runtime or dataplane, got "ssh"`,
 	"sockets_missing":                `[haproxy] sockets: required when driver = runtime`,
-	"master_sockets_count":           `[haproxy] master_sockets: must list one per socket (1), got 2`,
+	"master_sockets_removed":         `[haproxy] master_sockets: no longer used: shadowscale never reloads HAProxy`,
+	"config_file_count":              `[haproxy] config_file: must list one file per socket (2), same order, got 1`,
+	"map_file_count":                 `[haproxy] map_file: must list one file per socket (1), same order, got 2`,
+	"map_file_dataplane_count":       `[haproxy] map_file: must list one file per dataplane_urls entry (3), same order, got 2`,
+	"sockets_repeated":               `[haproxy] sockets: a/haproxy.sock is listed twice; each entry is one HAProxy node`,
+	"state_file_shared":              `[haproxy] state_file: a/server-state is listed for two nodes; each HAProxy needs its own file`,
 	"dataplane_urls_missing":         `[haproxy] dataplane_urls: required when driver = dataplane`,
 	"dataplane_url_bad":              `[haproxy] dataplane_urls: must be an http(s) URL with a host, got "127.0.0.1:5555"`,
 	"haproxy_timeout_zero":           `[haproxy] timeout: must be positive`,
@@ -242,7 +254,7 @@ func TestParseValues(t *testing.T) {
 		{"days", "[forecast]\nhistory = 2d\n", func(c Config) bool { return c.Forecast.History == 48*time.Hour }},
 		{"colon separator", "[service]\nlisten: 127.0.0.1:1\n", func(c Config) bool { return c.Service.Listen == "127.0.0.1:1" }},
 		{"shadow default", "", func(c Config) bool { return c.LBs["web"].ShadowBackend == "web_shadow" }},
-		{"empty list", "[haproxy]\nmaster_sockets =\n", func(c Config) bool { return c.HAProxy.MasterSockets == nil }},
+		{"empty list", "[haproxy]\nstate_file =\n", func(c Config) bool { return c.HAProxy.StateFiles == nil }},
 		{"no interpolation", "[influxdb]\npassword = %(password)s\n", func(c Config) bool { return c.InfluxDB.Password == "%(password)s" }},
 		{"sections repeat", "[policy]\nheadroom = 1\n[policy]\ncooldown = 1s\n", func(c Config) bool {
 			return c.Policy.Headroom == 1 && c.Policy.Cooldown == time.Second

@@ -18,7 +18,12 @@ type field struct {
 	set func(value string) error
 }
 
-var fixedSectionNames = []string{"service", "forecast", "metrics", "influxdb", "haproxy", "policy"}
+// removedKeys are keys earlier versions read, with why they are gone.
+var removedKeys = map[string]string{
+	"haproxy.master_sockets": "no longer used: shadowscale never reloads HAProxy (every change is made at run time and persisted into config_file, map_file and state_file); remove the line",
+}
+
+var fixedSectionNames = []string{"service", "forecast", "metrics", "influxdb", "haproxy", "policy", "ha"}
 
 func fixedSections() map[string]func(c *Config) []field {
 	return map[string]func(c *Config) []field{
@@ -28,6 +33,7 @@ func fixedSections() map[string]func(c *Config) []field {
 		"influxdb": func(c *Config) []field { return influxFields(&c.InfluxDB) },
 		"haproxy":  func(c *Config) []field { return haproxyFields(&c.HAProxy) },
 		"policy":   func(c *Config) []field { return policyFields(&c.Policy) },
+		"ha":       func(c *Config) []field { return haFields(&c.HA) },
 	}
 }
 
@@ -80,9 +86,9 @@ func haproxyFields(h *HAProxy) []field {
 	return []field{
 		{"driver", str(&h.Driver)},
 		{"sockets", list(&h.Sockets)},
-		{"master_sockets", list(&h.MasterSockets)},
-		{"config_file", str(&h.ConfigFile)},
-		{"map_file", str(&h.MapFile)},
+		{"config_file", list(&h.ConfigFiles)},
+		{"map_file", list(&h.MapFiles)},
+		{"state_file", list(&h.StateFiles)},
 		{"dataplane_urls", list(&h.DataplaneURLs)},
 		{"dataplane_user", str(&h.DataplaneUser)},
 		{"dataplane_password", str(&h.DataplanePassword)},

@@ -87,6 +87,9 @@ func (c *Config) apply(sec string, keys []string, values map[string]string) erro
 	}
 	for _, k := range keys {
 		set, ok := byKey[k]
+		if why, gone := removedKeys[sec+"."+k]; !ok && gone {
+			return fmt.Errorf("[%s] %s: %s", sec, k, why)
+		}
 		if !ok {
 			return fmt.Errorf("[%s] %s: unknown key%s", sec, k, suggest(k, fields))
 		}

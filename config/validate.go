@@ -34,7 +34,7 @@ func (c Config) Validate() error {
 	checks := []func() error{
 		c.Service.validate, c.Forecast.validate, c.Metrics.validate,
 		func() error { return c.InfluxDB.validate(c.Metrics.Store == "influxdb") },
-		c.HAProxy.validate, c.Policy.validate, c.validateProviders, c.validateLBs,
+		c.HAProxy.validate, c.Policy.validate, c.validateProviders, c.validateLBs, c.validateHA,
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {
@@ -123,8 +123,6 @@ func (h HAProxy) validate() error {
 		return bad(sec, "driver", "must be runtime or dataplane, got %q", h.Driver)
 	case h.Driver == "runtime" && len(h.Sockets) == 0:
 		return bad(sec, "sockets", "required when driver = runtime (comma list of stats socket paths)")
-	case len(h.MasterSockets) > 0 && len(h.MasterSockets) != len(h.Sockets):
-		return bad(sec, "master_sockets", "must list one per socket (%d), got %d", len(h.Sockets), len(h.MasterSockets))
 	case h.Driver == "dataplane" && len(h.DataplaneURLs) == 0:
 		return bad(sec, "dataplane_urls", "required when driver = dataplane")
 	case h.Timeout <= 0:
@@ -135,7 +133,50 @@ func (h HAProxy) validate() error {
 			return bad(sec, "dataplane_urls", "%s", problem)
 		}
 	}
+	return h.validateNodeFiles()
+}
+
+// validateNodeFiles: each per-node file list is empty or has one entry per
+// node, and no two nodes share a file (each HAProxy has its own).
+func (h HAProxy) validateNodeFiles() error {
+	const sec = "haproxy"
+	if dup := repeated(h.Sockets); dup != "" {
+		return bad(sec, "sockets", "%s is listed twice; each entry is one HAProxy node", dup)
+	}
+	nodes, by := len(h.Sockets), "socket"
+	if h.Driver == "dataplane" {
+		nodes, by = len(h.DataplaneURLs), "dataplane_urls entry"
+	}
+	for _, l := range []struct {
+		key   string
+		files []string
+		one   bool // a single entry may serve every node
+	}{
+		{"config_file", h.ConfigFiles, false},
+		{"map_file", h.MapFiles, h.Driver == "dataplane"},
+		{"state_file", h.StateFiles, false},
+	} {
+		n := len(l.files)
+		if n == 0 || n == nodes || (l.one && n == 1) {
+			if dup := repeated(l.files); dup != "" && !l.one {
+				return bad(sec, l.key, "%s is listed for two nodes; each HAProxy needs its own file", dup)
+			}
+			continue
+		}
+		return bad(sec, l.key, "must list one file per %s (%d), same order, got %d", by, nodes, n)
+	}
 	return nil
+}
+
+func repeated(xs []string) string {
+	seen := map[string]bool{}
+	for _, x := range xs {
+		if seen[x] {
+			return x
+		}
+		seen[x] = true
+	}
+	return ""
 }
 
 func (p Policy) validate() error {

@@ -4,13 +4,16 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	"github.com/shadowscale/shadowscale/internal/notfound"
 )
 
 // Sentinels callers branch on; every error the drivers return wraps one of
 // them where it applies (use errors.Is).
 var (
-	// ErrNotFound: unknown backend, server or map key.
-	ErrNotFound = errors.New("not found")
+	// ErrNotFound: unknown backend, server or map key. It is the
+	// scheduler's ErrNotFound too (one sentinel, internal/notfound).
+	ErrNotFound = notfound.Err
 	// ErrHasConnections: a server still had sessions or queued requests
 	// when the bounded wait for removal ended.
 	ErrHasConnections = errors.New("server still has connections")
@@ -29,6 +32,10 @@ var (
 	// ErrConflict: a configuration version conflict that outlived retries
 	// (Data Plane API).
 	ErrConflict = errors.New("configuration version conflict")
+	// ErrDegraded: the fleet's nodes disagree (a server exists on some
+	// nodes only, or is being re-seeded and re-gated on a node that came
+	// back empty); the Fleet's error names the node.
+	ErrDegraded = errors.New("fleet degraded")
 )
 
 // Error is a failed driver operation: which node, which operation, the

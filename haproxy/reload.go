@@ -5,12 +5,12 @@ import (
 	"context"
 	"fmt"
 	"net"
-	"os"
-	"path/filepath"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/shadowscale/shadowscale/internal/atomicfile"
 )
 
 // Reload makes HAProxy re-read its config without dropping connections:
@@ -36,7 +36,7 @@ func (r *Runtime) Reload(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	if _, err := masterCommand(r.cfg.MasterSocket, "reload"); err != nil {
+	if _, err := masterCommand(r.cfg.MasterSocket, "reload", r.cfg.timeout()); err != nil {
 		return &Error{Node: r.Name(), Op: "reload", Command: "reload", Err: classify("", err)}
 	}
 	return r.waitNewWorker(ctx, oldPID, failedBefore, 15*time.Second)
@@ -62,6 +62,16 @@ func (r *Runtime) waitNewWorker(ctx context.Context, oldPID, failedBefore int, t
 	return &Error{Node: r.Name(), Op: "reload", Message: fmt.Sprintf("no new worker after %s", timeout), Err: ErrUnavailable}
 }
 
+// keepState refreshes the state file after a change, so any reload or
+// restart of HAProxy (by shadowscale or by an operator) starts with the
+// weights and admin states the change left, and HAProxy finds the file it
+// is configured to load. A failure is logged: the live change stands.
+func (r *Runtime) keepState(ctx context.Context) {
+	if err := r.saveServerState(ctx); err != nil {
+		r.log.Warn("server-state file not refreshed", "file", r.cfg.StateFile, "err", err)
+	}
+}
+
 // saveServerState writes "show servers state" to the state file atomically.
 func (r *Runtime) saveServerState(ctx context.Context) error {
 	if r.cfg.StateFile == "" {
@@ -71,11 +81,7 @@ func (r *Runtime) saveServerState(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	tmp := filepath.Join(filepath.Dir(r.cfg.StateFile), ".state.tmp")
-	if err := os.WriteFile(tmp, []byte(strings.TrimSpace(out)+"\n"), 0o600); err != nil {
-		return &Error{Node: r.Name(), Op: "save server state", Err: err}
-	}
-	if err := os.Rename(tmp, r.cfg.StateFile); err != nil {
+	if err := atomicfile.Write(r.cfg.StateFile, []byte(strings.TrimSpace(out)+"\n"), 0o600); err != nil {
 		return &Error{Node: r.Name(), Op: "save server state", Err: err}
 	}
 	return nil
@@ -99,7 +105,7 @@ func (r *Runtime) workerPID(ctx context.Context) (int, error) {
 var masterLineRE = regexp.MustCompile(`(?m)^\d+\s+master\s+(\d+)\s+\[failed:\s*(\d+)\]`)
 
 func (r *Runtime) masterReloads() (reloads, failed int, err error) {
-	out, err := masterCommand(r.cfg.MasterSocket, "show proc")
+	out, err := masterCommand(r.cfg.MasterSocket, "show proc", r.cfg.timeout())
 	if err != nil {
 		return 0, 0, &Error{Node: r.Name(), Op: "show proc", Command: "show proc", Err: classify("", err)}
 	}
@@ -115,16 +121,16 @@ func (r *Runtime) masterReloads() (reloads, failed int, err error) {
 // masterCommand sends one command to the master CLI. client-native's
 // master-socket mode is broken on 2.6, so this speaks the CLI directly;
 // the half-close tells the master there is nothing more to read.
-func masterCommand(socket, cmd string) (string, error) {
+func masterCommand(socket, cmd string, timeout time.Duration) (string, error) {
 	if err := checkSocket(socket); err != nil {
 		return "", err
 	}
-	c, err := net.DialTimeout("unix", socket, 2*time.Second)
+	c, err := net.DialTimeout("unix", socket, timeout)
 	if err != nil {
 		return "", err
 	}
 	defer c.Close()
-	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
+	_ = c.SetDeadline(time.Now().Add(timeout))
 	if _, err := c.Write([]byte(cmd + "\n")); err != nil {
 		return "", err
 	}

@@ -6,10 +6,10 @@
 //
 // Runtime is the default implementation: the runtime API over the worker's
 // stats socket with client-native/v5 (runtime for live changes,
-// configuration transactions for persistence), reload through the master
-// socket. Fleet applies every change to several nodes and rolls back on a
-// partial failure. Package haproxy/dataplane offers the same methods over the
-// Data Plane API v2 (HTTP).
+// configuration transactions for persistence), every command bounded by
+// the node's timeout, reload through the master socket. Fleet answers for
+// several nodes as one (see Fleet). Package haproxy/dataplane offers the
+// same methods over the Data Plane API v2 (HTTP).
 package haproxy
 
 import (
@@ -21,6 +21,7 @@ import (
 	"regexp"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/haproxytech/client-native/v5/configuration"
 	"github.com/haproxytech/client-native/v5/runtime"
@@ -47,6 +48,9 @@ type NodeConfig struct {
 	// TransactionDir holds configuration transactions (default: a
 	// "transactions" dir next to ConfigFile).
 	TransactionDir string
+	// Timeout bounds every socket command, including the connect
+	// (default DefaultTimeout).
+	Timeout time.Duration
 }
 
 func (c NodeConfig) name() string {
@@ -78,7 +82,12 @@ func NewRuntime(ctx context.Context, cfg NodeConfig, log *slog.Logger) (*Runtime
 	if err := checkSocket(cfg.StatsSocket); err != nil {
 		return nil, &Error{Node: cfg.name(), Op: "connect", Err: err}
 	}
-	rt, err := runtime.New(ctx, rtopts.Socket(cfg.StatsSocket))
+	rt, err := bounded(ctx, cfg.timeout(), func() (runtime.Runtime, error) {
+		return runtime.New(ctx, rtopts.Socket(cfg.StatsSocket))
+	})
+	if timedOut(err) {
+		return nil, &Error{Node: cfg.name(), Op: "connect", Command: "show info", Err: err}
+	}
 	if err != nil {
 		return nil, &Error{Node: cfg.name(), Op: "connect", Message: err.Error(), Err: classify("", err)}
 	}
@@ -88,6 +97,9 @@ func NewRuntime(ctx context.Context, cfg NodeConfig, log *slog.Logger) (*Runtime
 			return nil, &Error{Node: cfg.name(), Op: "open configuration", Err: err}
 		}
 	}
+	// Written at once, so the next start of HAProxy finds the file it is
+	// configured to load (it warns when the file is missing).
+	r.keepState(ctx)
 	return r, nil
 }
 
@@ -117,6 +129,9 @@ var nativeErrRE = regexp.MustCompile(`\[(\d)\]:? (.*) \[(.*)\]$`)
 // fail wraps an error from client-native into an *Error with HAProxy's
 // message and a sentinel.
 func (r *Runtime) fail(op, cmd string, err error) error {
+	if timedOut(err) {
+		return &Error{Node: r.Name(), Op: op, Command: cmd, Err: err}
+	}
 	msg := ""
 	if m := nativeErrRE.FindStringSubmatch(strings.TrimSpace(err.Error())); m != nil {
 		msg, cmd = strings.TrimSpace(m[2]), m[3]
@@ -131,7 +146,7 @@ func (r *Runtime) raw(ctx context.Context, op, cmd string) (string, error) {
 	if err := ctx.Err(); err != nil {
 		return "", &Error{Node: r.Name(), Op: op, Command: cmd, Err: err}
 	}
-	outs, err := r.rt.ExecuteRaw(cmd)
+	outs, err := bounded(ctx, r.cfg.timeout(), func() ([]string, error) { return r.rt.ExecuteRaw(cmd) })
 	if err != nil {
 		return "", r.fail(op, cmd, err)
 	}
@@ -142,7 +157,6 @@ func (r *Runtime) raw(ctx context.Context, op, cmd string) (string, error) {
 	return out, nil
 }
 
-// checkName refuses names that would break a CLI command line.
 // CheckName refuses names HAProxy would not accept in a configuration or
 // a runtime command (a ';' would start another command).
 func CheckName(kind, s string) error {

@@ -144,18 +144,30 @@ func (r *Runtime) AddServer(ctx context.Context, backend string, s ServerSpec) e
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := r.rt.AddServer(backend, s.Name, s.attributes()); err != nil {
-		return r.fail("add server", "add server "+backend+"/"+s.Name, err)
+	add := func() error { return r.rt.AddServer(backend, s.Name, s.attributes()) }
+	if err := r.exec(ctx, "add server", add, "add server "+backend+"/"+s.Name); err != nil {
+		return err
 	}
 	if err := r.persistAdd(backend, s); err != nil {
 		// Keep runtime and file in step: undo the runtime add.
-		if derr := r.rt.DeleteServer(backend, s.Name); derr != nil {
+		del := func() error { return r.rt.DeleteServer(backend, s.Name) }
+		if derr := r.exec(context.WithoutCancel(ctx), "undo add server", del, "del server "+backend+"/"+s.Name); derr != nil {
 			r.log.Error("undo add server", "backend", backend, "server", s.Name, "err", derr)
 		}
 		return &Error{Node: r.Name(), Op: "persist added server " + backend + "/" + s.Name, Err: err}
 	}
 	r.log.Info("server added", "backend", backend, "server", s.Name, "addr", s.Addr, "port", s.Port)
+	r.keepState(ctx)
 	return nil
+}
+
+// EnableHealth starts the server's health checks (idempotent); its admin
+// state is unchanged, so a server in MAINT is checked before it serves.
+func (r *Runtime) EnableHealth(ctx context.Context, backend, server string) error {
+	if err := names(backend, server); err != nil {
+		return invalid(r.Name(), "enable health", err)
+	}
+	return r.exec(ctx, "enable health", func() error { return r.rt.EnableServerHealth(backend, server) }, "enable health "+backend+"/"+server)
 }
 
 // WaitHealthy enables the server's health checks and waits until its check
@@ -167,7 +179,7 @@ func (r *Runtime) WaitHealthy(ctx context.Context, backend, server string, timeo
 	if err := names(backend, server); err != nil {
 		return invalid(r.Name(), "wait healthy", err)
 	}
-	if err := r.exec(ctx, "enable health", func() error { return r.rt.EnableServerHealth(backend, server) }, "enable health "+backend+"/"+server); err != nil {
+	if err := r.EnableHealth(ctx, backend, server); err != nil {
 		return err
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
@@ -224,6 +236,7 @@ func (r *Runtime) SetWeight(ctx context.Context, backend, server string, weight 
 	if err := r.exec(ctx, "set weight", func() error { return r.rt.SetServerWeight(backend, server, w) }, "set server "+backend+"/"+server+" weight "+w); err != nil {
 		return err
 	}
+	defer r.keepState(ctx)
 	return r.persistEdit(backend, server, func(p *serverPatch) { p.weight = &weight })
 }
 
@@ -241,6 +254,7 @@ func (r *Runtime) SetState(ctx context.Context, backend, server string, state St
 	if err := r.exec(ctx, "set state", func() error { return r.rt.SetServerState(backend, server, string(state)) }, "set server "+backend+"/"+server+" state "+string(state)); err != nil {
 		return err
 	}
+	defer r.keepState(ctx)
 	return r.persistEdit(backend, server, func(p *serverPatch) { m := state == StateMaint; p.maint = &m })
 }
 
@@ -285,15 +299,16 @@ func (r *Runtime) RemoveServer(ctx context.Context, backend, server string, wait
 		}
 	}
 	r.log.Info("server removed", "backend", backend, "server", server)
+	defer r.keepState(ctx)
 	return r.persistDelete(backend, server)
 }
 
-// exec runs one client-native call after validating names and the context.
+// exec runs one client-native call, bounded by the node's timeout.
 func (r *Runtime) exec(ctx context.Context, op string, call func() error, cmd string) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	if err := call(); err != nil {
+	if err := r.call(ctx, call); err != nil {
 		return r.fail(op, cmd, err)
 	}
 	return nil

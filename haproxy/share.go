@@ -56,19 +56,32 @@ func (r *Runtime) Share(ctx context.Context, lb string) (int, error) {
 	if err != nil {
 		return 0, err
 	}
-	// "type=str, case=sensitive, found=yes, idx=tree, key="app", value="5", type="str""
-	if !strings.Contains(out, "found=yes") {
-		return 0, &Error{Node: r.Name(), Op: "get share", Command: cmd, Message: strings.TrimSpace(out), Err: ErrNotFound}
-	}
-	i := strings.Index(out, `value="`)
-	if i < 0 {
-		return 0, &Error{Node: r.Name(), Op: "get share", Command: cmd, Message: strings.TrimSpace(out), Err: ErrRefused}
-	}
-	v := out[i+len(`value="`):]
-	v = v[:strings.IndexByte(v, '"')]
-	n, err := strconv.Atoi(v)
+	n, err := parseGetMap(out)
 	if err != nil {
-		return 0, &Error{Node: r.Name(), Op: "get share", Command: cmd, Message: "value " + v, Err: err}
+		return 0, &Error{Node: r.Name(), Op: "get share", Command: cmd, Message: strings.TrimSpace(out), Err: err}
+	}
+	return n, nil
+}
+
+// parseGetMap reads the percentage from a "get map" answer:
+// `type=str, case=sensitive, found=yes, idx=tree, key="app", value="5", type="str"`.
+// A key the map lacks is ErrNotFound; any other shape (no value, a missing
+// closing quote, not a number) is ErrRefused, never a panic.
+func parseGetMap(out string) (int, error) {
+	if !strings.Contains(out, "found=yes") {
+		return 0, ErrNotFound
+	}
+	_, v, ok := strings.Cut(out, `value="`)
+	if !ok {
+		return 0, fmt.Errorf("%w: no value in answer", ErrRefused)
+	}
+	v, _, ok = strings.Cut(v, `"`)
+	if !ok {
+		return 0, fmt.Errorf("%w: value without closing quote", ErrRefused)
+	}
+	n, err := strconv.Atoi(v)
+	if err != nil || n < 0 || n > 100 {
+		return 0, fmt.Errorf("%w: value %q is not a share in 0..100", ErrRefused, v)
 	}
 	return n, nil
 }

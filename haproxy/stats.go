@@ -51,6 +51,12 @@ type Stats struct {
 	Servers   []StatRow `json:"servers"`
 }
 
+// Errors is shadowscale's one definition of a failed request, for the
+// collector's error rate and the health gate alike: 5xx answers plus
+// connection and response errors (a request HAProxy could not get an
+// answer for never shows as a 5xx from the server).
+func (r StatRow) Errors() int64 { return r.Hrsp5xx + r.ConnErrors + r.RespErrors }
+
 // Row finds a row by type, proxy and server ("" for frontends/backends).
 func (s Stats) Row(typ, proxy, server string) (StatRow, bool) {
 	rows := s.Servers
@@ -74,7 +80,11 @@ func (r *Runtime) Stats(ctx context.Context) (Stats, error) {
 		return Stats{}, err
 	}
 	out := Stats{Node: r.Name()}
-	for _, coll := range r.rt.GetStats() {
+	all, err := bounded(ctx, r.cfg.timeout(), func() (models.NativeStats, error) { return r.rt.GetStats(), nil })
+	if err != nil {
+		return Stats{}, &Error{Node: r.Name(), Op: "read stats", Command: "show stat", Err: err}
+	}
+	for _, coll := range all {
 		if coll == nil {
 			continue
 		}

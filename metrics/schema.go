@@ -27,7 +27,7 @@ const (
 	// counters, and gauges as HAProxy reports them.
 	FieldReqRate     = "req_rate"
 	FieldSessRate    = "sess_rate"
-	FieldErrRate     = "err_rate" // 5xx responses per second
+	FieldErrRate     = "err_rate" // failed requests per second: 5xx, connection and response errors (haproxy.StatRow.Errors)
 	FieldSessions    = "scur"
 	FieldQueue       = "qcur"
 	FieldRespTimeMS  = "rtime_ms"

@@ -12,10 +12,10 @@ package scheduler
 
 import (
 	"context"
-	"errors"
 	"time"
 
 	"github.com/shadowscale/shadowscale/inference"
+	"github.com/shadowscale/shadowscale/internal/notfound"
 )
 
 // Forecaster predicts a batch of series (the same contract as
@@ -104,8 +104,9 @@ type Driver interface {
 	BackendStats(ctx context.Context, backend string) (BackendStats, error)
 }
 
-// ErrNotFound is what a Driver or Provider wraps for an unknown name.
-var ErrNotFound = errors.New("not found")
+// ErrNotFound is what a Driver or Provider wraps for an unknown name (the
+// same sentinel the HAProxy drivers wrap).
+var ErrNotFound = notfound.Err
 
 // Instance is one instance a provider created.
 type Instance struct {

@@ -148,6 +148,8 @@ func (e *stepEnv) startWarmup(p *Pool) (string, error) {
 			return "", fmt.Errorf("set %s/%s ready: %w", e.lb.ShadowBackend, name, err)
 		}
 	}
+	// The phase is recorded only once the share is applied: the persisted
+	// state never runs ahead of HAProxy.
 	if err := e.setShare(p, e.set.Policy.WarmupShareInitial); err != nil {
 		return "", err
 	}

@@ -48,6 +48,8 @@ func (sc *scenario) setOne(k, v string) error {
 		*floats[k], err = strconv.ParseFloat(v, 64)
 	case bools[k] != nil:
 		*bools[k], err = strconv.ParseBool(v)
+	case k == "quantile":
+		s.Quantile = v
 	case k == "cutover":
 		s.Policy.CutoverSteps = nil
 		for _, p := range strings.Split(v, ",") {
@@ -85,7 +87,7 @@ func (sc *scenario) expect(w []string) error {
 
 func isText(key string) bool {
 	return map[string]bool{"decision": true, "reason": true, "fallback": true, "bounds": true, "notes": true,
-		"estimate": true, "lead": true}[key]
+		"estimate": true, "lead": true, "would": true}[key]
 }
 
 func (sc *scenario) actual(key string, st LBStatus) *string {
@@ -112,6 +114,11 @@ func (sc *scenario) actual(key string, st LBStatus) *string {
 		"carrying":    "0",
 		"utilisation": "none",
 		"ready":       strconv.Itoa(readyServers(h.drv.backend("app_shadow"))),
+		// changes: driver changes + instances destroyed since the
+		// last restart; would: what a dry-run reconcile reported.
+		"changes": strconv.Itoa(len(h.drv.calls) + h.prov.destroyed),
+		"saves":   strconv.Itoa(h.store.saves),
+		"would":   strings.Join(h.sch.Status().Reconcile, "; "),
 	}
 	if u := st.Plan.Reason.Utilisation; u != nil {
 		v["utilisation"] = strconv.FormatFloat(*u, 'g', -1, 64)

@@ -10,6 +10,7 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"time"
 
@@ -23,9 +24,10 @@ type HAProxy struct {
 	LB  string
 	// Addr is the frontend's 127.0.0.1:PORT.
 	Addr   string
+	cfg    Config // as started, Port filled in: RestartEmpty starts it again
 	cmd    *exec.Cmd
 	done   chan struct{}
-	stderr *bytes.Buffer
+	stderr *output
 }
 
 // StartProcess writes the config into dir (which must exist and be short
@@ -54,19 +56,30 @@ func StartProcess(ctx context.Context, bin, dir string, cfg Config) (*HAProxy, e
 	if err := os.WriteFile(p.StateFile, nil, 0o600); err != nil {
 		return nil, fmt.Errorf("haproxytest: write state file: %w", err)
 	}
-	h := &HAProxy{Paths: p, Bin: bin, LB: cfg.LB, Addr: fmt.Sprintf("127.0.0.1:%d", cfg.Port),
-		done: make(chan struct{}), stderr: &bytes.Buffer{}}
+	h := &HAProxy{Paths: p, Bin: bin, LB: cfg.LB, Addr: fmt.Sprintf("127.0.0.1:%d", cfg.Port), cfg: cfg}
 	if h.LB == "" {
 		h.LB = "app"
 	}
+	return h.start(ctx)
+}
+
+// StartConfig starts bin on a configuration the caller wrote (such as the
+// shipped example) at p.Config, whose stats socket, master socket and
+// frontend address (addr) are as given; p.Dir is the working directory.
+func StartConfig(ctx context.Context, bin string, p Paths, lb, addr string) (*HAProxy, error) {
+	return (&HAProxy{Paths: p, Bin: bin, LB: lb, Addr: addr}).start(ctx)
+}
+
+func (h *HAProxy) start(ctx context.Context) (*HAProxy, error) {
+	h.done, h.stderr = make(chan struct{}), &output{}
 	// -W: master-worker in the foreground, so the child we started is the
 	// master and its PID is the one to signal.
-	h.cmd = exec.Command(bin, "-W", "-S", p.MasterSocket+",mode,600", "-f", p.Config, "-p", p.PIDFile)
-	h.cmd.Dir = dir
+	h.cmd = exec.Command(h.Bin, "-W", "-S", h.MasterSocket+",mode,600", "-f", h.Config, "-p", h.PIDFile)
+	h.cmd.Dir = h.Dir
 	h.cmd.Stdout = h.stderr
 	h.cmd.Stderr = h.stderr
 	if err := h.cmd.Start(); err != nil {
-		return nil, fmt.Errorf("haproxytest: start %s: %w", bin, err)
+		return nil, fmt.Errorf("haproxytest: start %s: %w", h.Bin, err)
 	}
 	go func() { _ = h.cmd.Wait(); close(h.done) }()
 	if err := h.waitReady(ctx, 10*time.Second); err != nil {
@@ -74,6 +87,24 @@ func StartProcess(ctx context.Context, bin, dir string, cfg Config) (*HAProxy, e
 		return nil, err
 	}
 	return h, nil
+}
+
+// output collects what haproxy prints; it is read while the process runs.
+type output struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (o *output) Write(p []byte) (int, error) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.Write(p)
+}
+
+func (o *output) String() string {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	return o.b.String()
 }
 
 // PID is the master's process id.

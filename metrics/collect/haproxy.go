@@ -26,7 +26,7 @@ func (h haproxyReader) ReadStats(ctx context.Context) ([]Row, error) {
 		for _, r := range group {
 			rows = append(rows, Row{
 				Type: r.Type, Proxy: r.Proxy, Server: r.Server,
-				Total:    Counters{Requests: nonNeg(r.Requests), Sessions: nonNeg(r.SessionsTotal), Errors: nonNeg(r.Hrsp5xx)},
+				Total:    Counters{Requests: nonNeg(r.Requests), Sessions: nonNeg(r.SessionsTotal), Errors: nonNeg(r.Errors())},
 				Sessions: float64(r.Sessions), Queue: float64(r.Queue), ResponseTimeMs: float64(r.ResponseTimeMs),
 			})
 		}

@@ -6,7 +6,7 @@ import "time"
 type Counters struct {
 	Requests uint64
 	Sessions uint64
-	Errors   uint64 // 5xx responses
+	Errors   uint64 // failed requests: haproxy.StatRow.Errors (5xx, connection and response errors)
 }
 
 // PerSecond are rates derived from two snapshots of Counters.

@@ -1,6 +1,5 @@
-// Package adapt fits the concrete HAProxy runtime driver and the instance
-// providers to the scheduler's small interfaces, so neither package has to
-// know the other.
+// Package adapt fits the HAProxy fleet and the instance providers to the
+// scheduler's small interfaces, so neither package has to know the other.
 package adapt
 
 import (
@@ -17,20 +16,12 @@ import (
 	"github.com/shadowscale/shadowscale/scheduler"
 )
 
-// RuntimeAPI is the part of *haproxy.Runtime the scheduler uses.
-type RuntimeAPI interface {
-	ListServers(ctx context.Context, backend string) ([]haproxy.ServerStatus, error)
-	AddServer(ctx context.Context, backend string, s haproxy.ServerSpec) error
-	WaitHealthy(ctx context.Context, backend, server string, timeout time.Duration) error
-	SetState(ctx context.Context, backend, server string, state haproxy.State) error
-	RemoveServer(ctx context.Context, backend, server string, wait time.Duration) error
-	SetShare(ctx context.Context, lb string, pct int) error
-	Stats(ctx context.Context) (haproxy.Stats, error)
-}
-
-// Driver adapts a runtime driver to scheduler.Driver.
+// Driver is the HAProxy fleet as scheduler.Driver: the one place that maps
+// the driver's types onto the scheduler's. A single HAProxy is a fleet of
+// one node. Errors pass through unchanged: both sides wrap the same
+// ErrNotFound.
 type Driver struct {
-	RT RuntimeAPI
+	Fleet *haproxy.Fleet
 	// RemoveWait bounds RemoveServer's wait for connections (default
 	// 500ms): the scheduler itself waits for sessions while draining.
 	RemoveWait time.Duration
@@ -41,19 +32,12 @@ type Driver struct {
 
 var _ scheduler.Driver = Driver{}
 
-// notFound makes a haproxy "not found" a scheduler.ErrNotFound too.
-func notFound(err error) error {
-	if errors.Is(err, haproxy.ErrNotFound) {
-		return fmt.Errorf("%w: %w", scheduler.ErrNotFound, err)
-	}
-	return err
-}
-
-// ListServers implements scheduler.Driver.
+// ListServers implements scheduler.Driver. While a node is unreachable or
+// being re-seeded the error says which, and the scheduler holds the pool.
 func (d Driver) ListServers(ctx context.Context, backend string) ([]scheduler.Server, error) {
-	all, err := d.RT.ListServers(ctx, backend)
+	all, err := d.Fleet.ListServers(ctx, backend)
 	if err != nil {
-		return nil, notFound(err)
+		return nil, err
 	}
 	out := make([]scheduler.Server, len(all))
 	for i, s := range all {
@@ -66,8 +50,8 @@ func (d Driver) ListServers(ctx context.Context, backend string) ([]scheduler.Se
 	return out, nil
 }
 
-// AddServer adds the server in MAINT and starts its health checks without
-// waiting for them: the scheduler looks at the check status every tick.
+// AddServer adds the server in MAINT on every node and starts its health
+// checks without waiting for them: the scheduler looks every tick.
 func (d Driver) AddServer(ctx context.Context, backend string, s scheduler.ServerSpec) error {
 	host, port, err := net.SplitHostPort(s.Addr)
 	if err != nil {
@@ -77,25 +61,20 @@ func (d Driver) AddServer(ctx context.Context, backend string, s scheduler.Serve
 	if err != nil {
 		return fmt.Errorf("add server %s: port %q: %w", s.Name, port, err)
 	}
-	if err := d.RT.AddServer(ctx, backend, haproxy.ServerSpec{Name: s.Name, Addr: host, Port: p, CheckInter: d.CheckInter}); err != nil {
+	if err := d.Fleet.AddServer(ctx, backend, haproxy.ServerSpec{Name: s.Name, Addr: host, Port: p, CheckInter: d.CheckInter}); err != nil {
 		return err
 	}
 	return d.EnableHealth(ctx, backend, s.Name)
 }
 
-// EnableHealth implements scheduler.Driver. WaitHealthy enables the checks
-// first; a millisecond is enough to start them, and "not healthy yet" is
-// the expected answer.
+// EnableHealth implements scheduler.Driver.
 func (d Driver) EnableHealth(ctx context.Context, backend, server string) error {
-	if err := d.RT.WaitHealthy(ctx, backend, server, time.Millisecond); err != nil && !errors.Is(err, haproxy.ErrNotHealthy) {
-		return notFound(err)
-	}
-	return nil
+	return d.Fleet.EnableHealth(ctx, backend, server)
 }
 
 // SetServerState implements scheduler.Driver.
 func (d Driver) SetServerState(ctx context.Context, backend, server string, st scheduler.ServerState) error {
-	return notFound(d.RT.SetState(ctx, backend, server, haproxy.State(st)))
+	return d.Fleet.SetState(ctx, backend, server, haproxy.State(st))
 }
 
 // RemoveServer implements scheduler.Driver.
@@ -104,17 +83,18 @@ func (d Driver) RemoveServer(ctx context.Context, backend, server string) error 
 	if wait <= 0 {
 		wait = 500 * time.Millisecond
 	}
-	return notFound(d.RT.RemoveServer(ctx, backend, server, wait))
+	return d.Fleet.RemoveServer(ctx, backend, server, wait)
 }
 
 // SetShare implements scheduler.Driver.
 func (d Driver) SetShare(ctx context.Context, lb string, pct int) error {
-	return d.RT.SetShare(ctx, lb, pct)
+	return d.Fleet.SetShare(ctx, lb, pct)
 }
 
-// BackendStats reads the backend's row and counts its serving servers.
+// BackendStats reads the backend's row summed over the fleet and counts
+// its serving servers (up on every node).
 func (d Driver) BackendStats(ctx context.Context, backend string) (scheduler.BackendStats, error) {
-	st, err := d.RT.Stats(ctx)
+	st, err := d.Fleet.Stats(ctx)
 	if err != nil {
 		return scheduler.BackendStats{}, err
 	}
@@ -123,10 +103,10 @@ func (d Driver) BackendStats(ctx context.Context, backend string) (scheduler.Bac
 		return scheduler.BackendStats{}, fmt.Errorf("backend %s: %w", backend, scheduler.ErrNotFound)
 	}
 	out := scheduler.BackendStats{
-		Requests: row.Requests, Errors: row.Hrsp5xx + row.ConnErrors + row.RespErrors,
+		Requests: row.Requests, Errors: row.Errors(),
 		ResponseTime: time.Duration(row.ResponseTimeMs) * time.Millisecond, Sessions: row.Sessions,
 	}
-	for _, s := range st.Servers {
+	for _, s := range st.Servers { // merged: UP means up on every node
 		if s.Proxy == backend && strings.HasPrefix(s.Status, "UP") {
 			out.Serving++
 		}

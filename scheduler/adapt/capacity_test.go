@@ -54,7 +54,7 @@ func TestCapacityConvergesRealHAProxy(t *testing.T) {
 		LBs: []scheduler.LBSpec{{Name: "app", Backend: "app", ShadowBackend: "app_shadow", Provider: "local", MaxInstances: 4}}}
 	m := profileModel{func(string, time.Time) float64 { return 200 }}
 	sch, err := scheduler.New(set, scheduler.Deps{Forecaster: m, Fallback: m, History: m,
-		Driver: adapt.Driver{RT: rt, CheckInter: checkInter}, Providers: map[string]scheduler.Provider{"local": adapt.Provider{P: prov}},
+		Driver: adapt.Driver{Fleet: fleetOf(t, rt), CheckInter: checkInter}, Providers: map[string]scheduler.Provider{"local": adapt.Provider{P: prov}},
 		Store: scheduler.FileStore{Path: filepath.Join(t.TempDir(), "state.json")}})
 	if err != nil {
 		t.Fatal(err)

@@ -101,7 +101,7 @@ func (e *elastic) restart() {
 			Capacity: 100, MaxInstances: 4, Warmup: 2 * time.Minute}}}
 	m := profileModel{ramp}
 	sch, err := scheduler.New(set, scheduler.Deps{Forecaster: m, Fallback: m, History: m,
-		Driver:    adapt.Driver{RT: e.rt, CheckInter: checkInter},
+		Driver:    adapt.Driver{Fleet: fleetOf(e.t, e.rt), CheckInter: checkInter},
 		Providers: map[string]scheduler.Provider{"local": adapt.Provider{P: e.prov}}, Store: e.store})
 	if err != nil {
 		e.t.Fatal(err)

@@ -159,7 +159,7 @@ func (r *rig) build() {
 		LBs: []scheduler.LBSpec{{Name: "app", Backend: "app", ShadowBackend: "app_shadow", Provider: "local",
 			Capacity: 100, MaxInstances: 4, Warmup: 2 * time.Minute}}}
 	sch, err := scheduler.New(set, scheduler.Deps{Forecaster: oracle{}, Fallback: oracle{}, History: history{},
-		Driver:    adapt.Driver{RT: r.rt, CheckInter: checkInter},
+		Driver:    adapt.Driver{Fleet: fleetOf(r.t, r.rt), CheckInter: checkInter},
 		Providers: map[string]scheduler.Provider{"local": adapt.Provider{P: r.prov}},
 		Store:     scheduler.FileStore{Path: r.statePath}})
 	if err != nil {

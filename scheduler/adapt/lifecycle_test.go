@@ -150,7 +150,7 @@ func TestEnableHealthAfterCrash(t *testing.T) {
 	if err := r.rt.AddServer(ctx, "app_shadow", haproxy.ServerSpec{Name: "ssp-app-9-0", Addr: host, Port: p, CheckInter: checkInter}); err != nil {
 		t.Fatal(err)
 	}
-	d := adapt.Driver{RT: r.rt, CheckInter: checkInter}
+	d := adapt.Driver{Fleet: fleetOf(r.t, r.rt), CheckInter: checkInter}
 	list := func() scheduler.Server {
 		s, err := d.ListServers(ctx, "app_shadow")
 		if err != nil || len(s) != 1 {
