@@ -25,6 +25,7 @@ func TestAppUtilisationFromInfluxDB(t *testing.T) {
 	}
 	cfg := config.Default()
 	cfg.Metrics.Store, cfg.InfluxDB.URL, cfg.InfluxDB.Database = "influxdb", srv.URL, "apps"
+	cfg.Service.StateDir = t.TempDir() // the spool lives there
 	web, api := config.DefaultLB("web"), config.DefaultLB("api")
 	web.AppQuery = `from(bucket: "apps") |> range(start: v.timeRangeStart, stop: v.timeRangeStop) |> filter(fn: (r) => r._measurement == "busy" and r._field == "ratio")`
 	cfg.LBs = map[string]config.LB{"web": web, "api": api}
@@ -49,7 +50,6 @@ func TestAppUtilisationFromInfluxDB(t *testing.T) {
 	if err := store.(*influx.Store).Flush(fctx); err != nil {
 		t.Fatal(err)
 	}
-	cfg.Service.StateDir = t.TempDir()
 	deps, _, err := schedulerDeps(cfg, store, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
