@@ -150,6 +150,9 @@ func schedulerDeps(cfg config.Config, store metrics.Store, log *slog.Logger) (sc
 	deps := scheduler.Deps{Fallback: fallback, Log: log, Forecaster: primary,
 		History: storeHistory{src: store, window: cfg.Forecast.History, step: historyStep(cfg)},
 		Store:   scheduler.FileStore{Path: filepath.Join(cfg.Service.StateDir, "scheduler.json")}}
+	if app := newAppUtilisation(cfg, store); app != nil {
+		deps.App = app
+	}
 	return deps, name, nil
 }
 
