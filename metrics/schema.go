@@ -25,23 +25,23 @@ const (
 
 	// haproxy fields: rates per second computed from HAProxy's cumulative
 	// counters, and gauges as HAProxy reports them.
-	FieldReqRate     = "req_rate"
-	FieldSessRate    = "sess_rate"
-	FieldErrRate     = "err_rate" // failed requests per second: 5xx, connection and response errors (haproxy.StatRow.Errors)
-	FieldSessions    = "scur"
-	FieldQueue       = "qcur"
-	FieldRespTimeMS  = "rtime_ms"
-	FieldP10         = "p10"
-	FieldP50         = "p50"
-	FieldP90         = "p90"
-	FieldHorizon     = "horizon_s"
-	FieldAbsError    = "abs_error"
-	FieldPinball     = "pinball"
-	FieldCovered     = "covered"
-	FieldLift        = "lift"
-	FieldEnd         = "end" // Unix seconds
-	TextName         = "name"
-	TextReason       = "reason"
+	FieldReqRate    = "req_rate"
+	FieldSessRate   = "sess_rate"
+	FieldErrRate    = "err_rate" // failed requests per second: 5xx, connection and response errors (haproxy.StatRow.Errors)
+	FieldSessions   = "scur"
+	FieldQueue      = "qcur"
+	FieldRespTimeMS = "rtime_ms"
+	FieldP10        = "p10"
+	FieldP50        = "p50"
+	FieldP90        = "p90"
+	FieldHorizon    = "horizon_s"
+	FieldAbsError   = "abs_error"
+	FieldPinball    = "pinball"
+	FieldCovered    = "covered"
+	FieldLift       = "lift"
+	FieldEnd        = "end" // Unix seconds
+	TextName        = "name"
+	TextReason      = "reason"
 	// action fields: one record per LB per tick, the decision and what
 	// led to it (written by the API's recorder).
 	FieldShare       = "share"        // percent of the LB's traffic on the pool

@@ -88,7 +88,6 @@ func DataplaneAPI(t testing.TB) string {
 // fails/skips.
 func Chromium(t testing.TB) string { return binary(t, "chromium") }
 
-
 // Python returns Debian's python3 (the one that sees python3-torch).
 func Python(t testing.TB) string {
 	t.Helper()
