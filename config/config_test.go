@@ -33,7 +33,7 @@ func TestLoadGood(t *testing.T) {
 			MasterSockets: []string{"a/master.sock", "b/master.sock"}, ConfigFile: "deploy/haproxy.cfg",
 			MapFile: "state/shadow.map", DataplaneURLs: []string{"http://127.0.0.1:5555", "https://lb2:5555"},
 			DataplaneUser: "admin", DataplanePassword: "secret", Timeout: 2 * time.Second},
-		Policy: Policy{Headroom: 0.5, MaxPoolsPerLB: 2, MinPoolsPerLB: 1, MaxPrewarmed: 4, MaxCostPerHour: 12.5,
+		Policy: Policy{Mode: "predictive", Headroom: 0.5, MaxPoolsPerLB: 2, MinPoolsPerLB: 1, MaxPrewarmed: 4, MaxCostPerHour: 12.5,
 			Cooldown: 0, WarmupShareInitial: 2, WarmupShareMin: 1, WarmupShareMax: 3,
 			CutoverSteps: []int{10, 50, 100}, ScaleDownAfter: 15 * time.Minute},
 		Providers: map[string]Provider{
@@ -67,6 +67,7 @@ func TestLoadGood(t *testing.T) {
 
 // badFiles maps each testdata/<name>.bad.ini to a substring of its error.
 var badFiles = map[string]string{
+	"policy_mode":                    `[policy] mode: must be predictive or reactive, got "hpa"`,
 	"unknown_section":                `[servce]: unknown section`,
 	"unknown_key":                    `[service] listne: unknown key (did you mean listen?)`,
 	"key_outside_section":            `keys outside any section`,
