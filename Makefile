@@ -19,6 +19,7 @@ setup:
 
 build:
 	$(GO) build -o bin/shadowscale ./cmd/shadowscale
+	$(GO) build -o bin/demo-app ./cmd/demoapp
 
 lint:
 	@out=$$(gofmt -l $$(git ls-files '*.go')); if [ -n "$$out" ]; then echo "gofmt would change: $$out"; exit 1; fi

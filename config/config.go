@@ -18,6 +18,7 @@ type Config struct {
 	InfluxDB  InfluxDB
 	HAProxy   HAProxy
 	Policy    Policy
+	HA        HA
 	Providers map[string]Provider
 	LBs       map[string]LB
 }
@@ -107,8 +108,10 @@ type Policy struct {
 	WarmupShareInitial int
 	WarmupShareMin     int
 	WarmupShareMax     int
-	CutoverSteps       []int // percent, increasing, ending at 100
-	ScaleDownAfter     time.Duration
+	// CutoverSteps are percent of the way from the warm-up share to the
+	// pool's capacity-proportional target share, increasing, ending at 100.
+	CutoverSteps   []int
+	ScaleDownAfter time.Duration
 }
 
 // Provider is one [provider.NAME] section: where instances come from.
@@ -184,6 +187,7 @@ func Default() Config {
 			CutoverSteps:       []int{25, 50, 75, 100},
 			ScaleDownAfter:     10 * time.Minute,
 		},
+		HA:        defaultHA(),
 		Providers: map[string]Provider{},
 		LBs:       map[string]LB{},
 	}

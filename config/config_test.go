@@ -36,6 +36,7 @@ func TestLoadGood(t *testing.T) {
 		Policy: Policy{Mode: "predictive", Headroom: 0.5, MaxPoolsPerLB: 2, MinPoolsPerLB: 1, MaxPrewarmed: 4, MaxCostPerHour: 12.5,
 			Cooldown: 0, WarmupShareInitial: 2, WarmupShareMin: 1, WarmupShareMax: 3,
 			CutoverSteps: []int{10, 50, 100}, ScaleDownAfter: 15 * time.Minute},
+		HA: defaultHA(),
 		Providers: map[string]Provider{
 			"standby": {Name: "standby", Kind: "static", Addresses: []string{"10.0.0.1:80", "[::1]:8080"},
 				Timeout: time.Minute, BootTime: 3 * time.Minute, WarmupTime: 2 * time.Minute},
@@ -68,6 +69,12 @@ func TestLoadGood(t *testing.T) {
 // badFiles maps each testdata/<name>.bad.ini to a substring of its error.
 var badFiles = map[string]string{
 	"policy_mode":                    `[policy] mode: must be predictive or reactive, got "hpa"`,
+	"ha_embedded_store":              "[ha] etcd_endpoints: replicas must share the metrics store",
+	"ha_prefix":                      "[ha] election_prefix: must start and end with '/'",
+	"ha_ttl":                         "[ha] lease_ttl: must be whole seconds, at least 2s",
+	"ha_margin":                      "[ha] acting_margin: must be positive and below 2/3 of lease_ttl minus 1s (9s)",
+	"ha_endpoint":                    "[ha] etcd_endpoints: endpoint \"127.0.0.1:2379\"",
+	"ha_local_provider":              "[provider.dev] kind: local instances live on one machine",
 	"unknown_section":                `[servce]: unknown section`,
 	"unknown_key":                    `[service] listne: unknown key (did you mean listen?)`,
 	"key_outside_section":            `keys outside any section`,

@@ -18,7 +18,7 @@ type field struct {
 	set func(value string) error
 }
 
-var fixedSectionNames = []string{"service", "forecast", "metrics", "influxdb", "haproxy", "policy"}
+var fixedSectionNames = []string{"service", "forecast", "metrics", "influxdb", "haproxy", "policy", "ha"}
 
 func fixedSections() map[string]func(c *Config) []field {
 	return map[string]func(c *Config) []field{
@@ -28,6 +28,7 @@ func fixedSections() map[string]func(c *Config) []field {
 		"influxdb": func(c *Config) []field { return influxFields(&c.InfluxDB) },
 		"haproxy":  func(c *Config) []field { return haproxyFields(&c.HAProxy) },
 		"policy":   func(c *Config) []field { return policyFields(&c.Policy) },
+		"ha":       func(c *Config) []field { return haFields(&c.HA) },
 	}
 }
 

@@ -34,7 +34,7 @@ func (c Config) Validate() error {
 	checks := []func() error{
 		c.Service.validate, c.Forecast.validate, c.Metrics.validate,
 		func() error { return c.InfluxDB.validate(c.Metrics.Store == "influxdb") },
-		c.HAProxy.validate, c.Policy.validate, c.validateProviders, c.validateLBs,
+		c.HAProxy.validate, c.Policy.validate, c.validateProviders, c.validateLBs, c.validateHA,
 	}
 	for _, check := range checks {
 		if err := check(); err != nil {

@@ -29,7 +29,7 @@ import (
 // persisted record of what it created.
 type execProvider struct {
 	base
-	path    string
+	rec     Records
 	listCmd string // not in the config file yet; see New
 
 	mu    sync.Mutex
@@ -40,15 +40,15 @@ type execState struct {
 	Instances map[string]Instance `json:"instances"` // by ID
 }
 
-func newExec(b base, path string) (*execProvider, error) {
+func newExec(b base, rec Records) (*execProvider, error) {
 	if b.cfg.CreateCmd == "" || b.cfg.DestroyCmd == "" {
 		return nil, b.errorf("exec provider needs create_cmd and destroy_cmd")
 	}
 	if b.cfg.Timeout <= 0 {
 		return nil, b.errorf("exec provider needs a positive timeout, got %s", b.cfg.Timeout)
 	}
-	e := &execProvider{base: b, path: path, state: execState{Instances: map[string]Instance{}}}
-	if err := loadJSON(path, &e.state); err != nil {
+	e := &execProvider{base: b, rec: rec, state: execState{Instances: map[string]Instance{}}}
+	if err := rec.Load(&e.state); err != nil {
 		return nil, b.errorf("load: %w", err)
 	}
 	if e.state.Instances == nil {
@@ -102,7 +102,7 @@ func (e *execProvider) remember(insts []Instance) error {
 	for _, in := range insts {
 		e.state.Instances[in.ID] = in
 	}
-	if err := saveJSON(e.path, e.state); err != nil {
+	if err := e.rec.Save(e.state); err != nil {
 		return e.errorf("create: %w", err)
 	}
 	return nil
@@ -141,7 +141,7 @@ func (e *execProvider) forget(id string) error {
 		return nil
 	}
 	delete(e.state.Instances, id)
-	if err := saveJSON(e.path, e.state); err != nil {
+	if err := e.rec.Save(e.state); err != nil {
 		e.state.Instances[id] = old
 		return e.errorf("destroy %s: %w", id, err)
 	}

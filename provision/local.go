@@ -27,7 +27,7 @@ const stopGrace = 5 * time.Second
 // stderr go to a log file in the state directory, removed on Destroy.
 type local struct {
 	base
-	path   string
+	rec    Records
 	logDir string
 	bin    string // absolute, so that argv identifies the process
 
@@ -49,7 +49,7 @@ type localProc struct {
 	Argv       []string `json:"argv"`
 }
 
-func newLocal(b base, path string) (*local, error) {
+func newLocal(b base, rec Records, logDir string) (*local, error) {
 	if b.cfg.AppBinary == "" {
 		return nil, b.errorf("local provider needs app_binary")
 	}
@@ -61,13 +61,13 @@ func newLocal(b base, path string) (*local, error) {
 		return nil, b.errorf("app_binary: %w", err)
 	}
 	l := &local{
-		base: b, path: path, bin: bin,
-		logDir:   filepath.Join(filepath.Dir(path), "provider-"+b.name+"-logs"),
+		base: b, rec: rec, bin: bin,
+		logDir:   logDir,
 		state:    localState{Instances: map[string]localProc{}},
 		children: map[int]chan struct{}{},
 		starting: map[string]bool{},
 	}
-	if err := loadJSON(path, &l.state); err != nil {
+	if err := rec.Load(&l.state); err != nil {
 		return nil, b.errorf("load: %w", err)
 	}
 	if l.state.Instances == nil {
@@ -156,7 +156,7 @@ func (l *local) record(p localProc, pending bool) error {
 	} else {
 		delete(l.starting, p.ID)
 	}
-	if err := saveJSON(l.path, l.state); err != nil {
+	if err := l.rec.Save(l.state); err != nil {
 		delete(l.state.Instances, p.ID)
 		delete(l.starting, p.ID)
 		return err
@@ -170,7 +170,7 @@ func (l *local) forget(id string) {
 	defer l.mu.Unlock()
 	delete(l.state.Instances, id)
 	delete(l.starting, id)
-	_ = saveJSON(l.path, l.state)
+	_ = l.rec.Save(l.state)
 }
 
 // spawn starts argv in a new session with output to logPath, and reaps it

@@ -36,7 +36,7 @@ func (l *local) List(ctx context.Context) ([]Instance, error) {
 		out = append(out, p.Instance)
 	}
 	if changed {
-		if err := saveJSON(l.path, l.state); err != nil {
+		if err := l.rec.Save(l.state); err != nil {
 			return nil, l.errorf("list: %w", err)
 		}
 	}
@@ -63,7 +63,7 @@ func (l *local) Destroy(ctx context.Context, inst Instance) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	delete(l.state.Instances, inst.ID)
-	if err := saveJSON(l.path, l.state); err != nil {
+	if err := l.rec.Save(l.state); err != nil {
 		return l.errorf("destroy %s: %w", inst.ID, err)
 	}
 	os.Remove(p.Meta["log"])

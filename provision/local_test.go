@@ -323,7 +323,7 @@ func TestLocalAdoptsUnsavedPID(t *testing.T) {
 	pid := rec.PID
 	rec.PID, rec.StartTicks = 0, 0
 	l.state.Instances[rec.ID] = rec
-	if err := saveJSON(l.path, l.state); err != nil {
+	if err := l.rec.Save(l.state); err != nil {
 		t.Fatal(err)
 	}
 	again := mustNew(t, cfg, dir)

@@ -50,12 +50,12 @@ var (
 	ErrNotReady = errors.New("instance not reachable")
 )
 
-// New builds the provider that cfg.Kind names. Its state file lives in
-// stateDir as provider-NAME.json (local instances also log to
-// provider-NAME-logs/). One Provider value owns a state file at a time: two
-// live providers on the same file (in one process or two) would overwrite
-// each other's record.
-func New(cfg config.Provider, name, stateDir string) (Provider, error) {
+// New builds the provider that cfg.Kind names. Its record lives in stateDir
+// as provider-NAME.json unless rec is given (local instances always log to
+// stateDir/provider-NAME-logs/). One Provider value owns a record at a
+// time: two live providers on the same record (in one process or two)
+// would overwrite each other's.
+func New(cfg config.Provider, name, stateDir string, rec ...Records) (Provider, error) {
 	if name == "" || strings.ContainsAny(name, `/\`) || name == "." || name == ".." {
 		return nil, fmt.Errorf("provider %q: name must be non-empty without path separators", name)
 	}
@@ -63,13 +63,17 @@ func New(cfg config.Provider, name, stateDir string) (Provider, error) {
 		return nil, fmt.Errorf("provider %q: state dir is required", name)
 	}
 	b := base{name: name, cfg: cfg, now: time.Now}
+	var r Records = FileRecords{Path: stateFile(stateDir, name)}
+	if len(rec) > 0 && rec[0] != nil {
+		r = rec[0]
+	}
 	switch cfg.Kind {
 	case "static":
-		return newStatic(b, stateFile(stateDir, name))
+		return newStatic(b, r)
 	case "exec":
-		return newExec(b, stateFile(stateDir, name))
+		return newExec(b, r)
 	case "local":
-		return newLocal(b, stateFile(stateDir, name))
+		return newLocal(b, r, filepath.Join(stateDir, "provider-"+name+"-logs"))
 	}
 	return nil, fmt.Errorf("provider %q: unknown kind %q (want static, exec or local)", name, cfg.Kind)
 }

@@ -10,6 +10,23 @@ import (
 	"github.com/shadowscale/shadowscale/internal/atomicfile"
 )
 
+// Records persists what a provider handed out, so that List still finds
+// every instance after a restart. Load of a record never saved leaves v as
+// it is; Save replaces the whole record atomically.
+type Records interface {
+	Load(v any) error
+	Save(v any) error
+}
+
+// FileRecords keeps the record in one JSON file, replaced atomically.
+type FileRecords struct{ Path string }
+
+// Load implements Records.
+func (f FileRecords) Load(v any) error { return loadJSON(f.Path, v) }
+
+// Save implements Records.
+func (f FileRecords) Save(v any) error { return saveJSON(f.Path, v) }
+
 // loadJSON reads path into v; a missing file leaves v as it is.
 func loadJSON(path string, v any) error {
 	data, err := os.ReadFile(path)

@@ -18,7 +18,7 @@ const probeTimeout = 2 * time.Second
 // that does not is skipped in favour of the next free one.
 type static struct {
 	base
-	path string
+	rec Records
 
 	mu    sync.Mutex
 	state staticState
@@ -29,12 +29,12 @@ type staticState struct {
 	Allocated map[string]Instance `json:"allocated"`
 }
 
-func newStatic(b base, path string) (*static, error) {
+func newStatic(b base, rec Records) (*static, error) {
 	if len(b.cfg.Addresses) == 0 {
 		return nil, b.errorf("static pool has no addresses")
 	}
-	s := &static{base: b, path: path, state: staticState{Allocated: map[string]Instance{}}}
-	if err := loadJSON(path, &s.state); err != nil {
+	s := &static{base: b, rec: rec, state: staticState{Allocated: map[string]Instance{}}}
+	if err := rec.Load(&s.state); err != nil {
 		return nil, b.errorf("load: %w", err)
 	}
 	if s.state.Allocated == nil {
@@ -74,7 +74,7 @@ func (s *static) Create(ctx context.Context, n int) ([]Instance, error) {
 	for _, in := range got {
 		s.state.Allocated[in.Addr] = in
 	}
-	if err := saveJSON(s.path, s.state); err != nil {
+	if err := s.rec.Save(s.state); err != nil {
 		for _, in := range got {
 			delete(s.state.Allocated, in.Addr)
 		}
@@ -108,7 +108,7 @@ func (s *static) Destroy(ctx context.Context, inst Instance) error {
 	}
 	old := s.state.Allocated[addr]
 	delete(s.state.Allocated, addr)
-	if err := saveJSON(s.path, s.state); err != nil {
+	if err := s.rec.Save(s.state); err != nil {
 		s.state.Allocated[addr] = old
 		return s.errorf("destroy %s: %w", inst.ID, err)
 	}

@@ -35,7 +35,7 @@ func (s *Scheduler) actLB(ctx context.Context, now time.Time, l LBSpec, o *obser
 		drv: s.deps.Driver, prov: s.deps.Providers[l.Provider], plan: *p,
 		low: low, missing: missing, servers: o.servers, save: s.saver(ctx, &errs), log: s.log,
 	}
-	env.gate, env.gateWhy = s.set.Gate.Judge(o.primary, o.shadow)
+	env.gate, env.gateWhy = s.judge(now, st.Pool, o)
 	if o.statsErr != "" {
 		env.gate, env.gateWhy, env.blind = NoData, o.statsErr, true
 	}
@@ -132,4 +132,15 @@ func shareOf(st *LBState) int {
 		return 0
 	}
 	return st.Pool.Share
+}
+
+// judge adds this tick's traffic to the pool's persisted gate evidence
+// (only once the pool serves) and judges the shadow on it.
+func (s *Scheduler) judge(now time.Time, p *Pool, o *observation) (Verdict, string) {
+	switch p.Phase {
+	case Provisioning, RollingBack, Retired:
+		return NoData, "not serving"
+	}
+	p.Evidence = s.set.Gate.Observe(p.Evidence, now, o.primary, o.shadow)
+	return s.set.Gate.Judge(p.Evidence)
 }

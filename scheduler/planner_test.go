@@ -31,7 +31,10 @@ func TestMakePlan(t *testing.T) {
 		{"ramp beyond capacity", PlanInput{Forecast: ramp, Capacity: 100, Primary: 2, ProvisionLead: 10 * time.Minute}, 3, 1, 7, 10 * time.Minute},
 		{"headroom", PlanInput{Forecast: flat(30, func(int) float64 { return 200 }), Capacity: 100, Headroom: 0.2, Primary: 2}, 3, 1, 3, time.Minute},
 		{"exact multiple stays", PlanInput{Forecast: flat(30, func(int) float64 { return 300 }), Capacity: 100, Primary: 2}, 3, 1, 3, time.Minute},
-		{"p50 quantile", PlanInput{Forecast: flat(30, func(int) float64 { return 300 }), Quantile: "p50", Capacity: 100, Primary: 2}, 3, 1, 3, time.Minute},
+		// p10/p50/p90 of 250/400/500 req/s: each quantile gives its own answer.
+		{"p90 quantile", PlanInput{Forecast: flat(30, func(int) float64 { return 500 }), Quantile: "p90", Capacity: 100, Primary: 2}, 5, 3, 5, time.Minute},
+		{"p50 quantile", PlanInput{Forecast: flat(30, func(int) float64 { return 500 }), Quantile: "p50", Capacity: 100, Primary: 2}, 4, 2, 4, time.Minute},
+		{"p10 quantile", PlanInput{Forecast: flat(30, func(int) float64 { return 500 }), Quantile: "p10", Capacity: 100, Primary: 2}, 3, 1, 3, time.Minute},
 		{"event lift in window", PlanInput{Forecast: flat(30, func(int) float64 { return 150 }), Capacity: 100, Primary: 2, ProvisionLead: 5 * time.Minute,
 			Events: []Event{{Start: t0.Add(4 * time.Minute), End: t0.Add(6 * time.Minute), Lift: 2}}}, 3, 1, 3, 4 * time.Minute},
 		{"event outside window", PlanInput{Forecast: flat(30, func(int) float64 { return 150 }), Capacity: 100, Primary: 2, ProvisionLead: 5 * time.Minute,
@@ -82,27 +85,6 @@ func TestPlanLow(t *testing.T) {
 		p.Reason.Observed, p.Reason.Capacity = c.observed, c.capacity
 		if p.Low() != c.want {
 			t.Errorf("%s: Low() = %v", c.name, !c.want)
-		}
-	}
-}
-
-func TestGate(t *testing.T) {
-	prim := Rates{Valid: true, Requests: 1000, ErrRate: 0.001, Latency: 20 * time.Millisecond}
-	cases := []struct {
-		name   string
-		shadow Rates
-		want   Verdict
-	}{
-		{"no previous snapshot", Rates{}, NoData},
-		{"too few requests", Rates{Valid: true, Requests: 2}, NoData},
-		{"as good", Rates{Valid: true, Requests: 50, ErrRate: 0, Latency: 25 * time.Millisecond}, Pass},
-		{"slower", Rates{Valid: true, Requests: 50, Latency: 80 * time.Millisecond}, Worse},
-		{"more errors", Rates{Valid: true, Requests: 50, ErrRate: 0.05, Latency: 20 * time.Millisecond}, Worse},
-		{"failing", Rates{Valid: true, Requests: 50, ErrRate: 0.5}, Fail},
-	}
-	for _, c := range cases {
-		if got, why := (Gate{}).Judge(prim, c.shadow); got != c.want {
-			t.Errorf("%s: %s (%s), want %s", c.name, got, why, c.want)
 		}
 	}
 }

@@ -16,19 +16,33 @@ import (
 // removed (after the LB's share is set to 0) and instances no pool owns are
 // destroyed. It returns an error when any of that could not be done; it is
 // safe to call again.
+//
+// In dry-run it changes nothing anywhere (HAProxy, providers, the state
+// file): it works on a copy of the state through recorders and reports
+// what a real run would do, in the log and in Status.Reconcile.
 func (s *Scheduler) Reconcile(ctx context.Context, now time.Time) error {
 	s.loaded = false
 	if err := s.load(ctx); err != nil {
 		return err
 	}
+	a, kept := s.actors(), s.state.clone()
+	perLB := map[string][]string{}
 	var errs []error
 	for _, l := range append(s.set.LBs, s.unconfigured()...) {
-		if err := s.reconcileLB(ctx, now, l); err != nil {
+		n := a.len()
+		if err := s.reconcileLB(ctx, now, l, a); err != nil {
 			errs = append(errs, fmt.Errorf("reconcile lb %s: %w", l.Name, err))
 		}
+		perLB[l.Name] = a.since(n)
 	}
-	if err := s.destroyOrphanInstances(ctx); err != nil {
+	if err := s.destroyOrphanInstances(ctx, a.provs); err != nil {
 		errs = append(errs, err)
+	}
+	if a.would != nil {
+		s.state = kept
+		err := errors.Join(errs...)
+		s.reportDryRun(now, perLB, a.would.since(0), err)
+		return err
 	}
 	if err := s.save(ctx); err != nil {
 		errs = append(errs, err)
@@ -38,15 +52,19 @@ func (s *Scheduler) Reconcile(ctx context.Context, now time.Time) error {
 	return err
 }
 
-func (s *Scheduler) reconcileLB(ctx context.Context, now time.Time, l LBSpec) error {
-	listed, err := s.deps.Driver.ListServers(ctx, l.ShadowBackend)
+func (s *Scheduler) reconcileLB(ctx context.Context, now time.Time, l LBSpec, a actors) error {
+	listed, err := a.drv.ListServers(ctx, l.ShadowBackend)
 	if err != nil {
 		return fmt.Errorf("list servers of %s: %w", l.ShadowBackend, err)
 	}
 	st := s.state.lb(l.Name)
 	var errs []error
-	env := &stepEnv{ctx: ctx, now: now, dt: s.set.Tick, set: &s.set, lb: l, st: st, drv: s.deps.Driver,
-		prov: s.deps.Providers[l.Provider], servers: listed, save: s.saver(ctx, &errs), log: s.log, gate: NoData}
+	save := s.saver(ctx, &errs)
+	if a.would != nil {
+		save = func() {}
+	}
+	env := &stepEnv{ctx: ctx, now: now, dt: s.set.Tick, set: &s.set, lb: l, st: st, drv: a.drv,
+		prov: a.provs[l.Provider], servers: listed, save: save, log: s.log, gate: NoData}
 	owned := map[string]bool{}
 	if p := st.Pool; p != nil {
 		for _, n := range p.Servers {
@@ -105,11 +123,11 @@ func (s *Scheduler) resumeOrRollback(e *stepEnv, p *Pool, listed []Server) error
 		return err
 	}
 	if why != "" {
-		s.log.Warn("reconcile: rolling back", "lb", p.LB, "pool", p.ID, "phase", p.Phase, "why", why)
+		s.log.Warn(s.would("reconcile: rolling back"), "lb", p.LB, "pool", p.ID, "phase", p.Phase, "why", why)
 		_, err := e.startRollback(p, "reconcile: "+why)
 		return err
 	}
-	s.log.Info("reconcile: resuming", "lb", p.LB, "pool", p.ID, "phase", p.Phase, "share", p.Share)
+	s.log.Info(s.would("reconcile: resuming"), "lb", p.LB, "pool", p.ID, "phase", p.Phase, "share", p.Share)
 	return s.reapply(e, p, listed)
 }
 
@@ -189,7 +207,7 @@ func (s *Scheduler) removeOrphanServers(e *stepEnv, listed []Server, owned map[s
 	}
 	var errs []error
 	for _, n := range orphans {
-		s.log.Warn("reconcile: removing orphan server", "lb", e.lb.Name, "server", n)
+		s.log.Warn(s.would("reconcile: removing orphan server"), "lb", e.lb.Name, "server", n)
 		if err := e.removeServer(n); err != nil {
 			errs = append(errs, err)
 		}
@@ -199,7 +217,7 @@ func (s *Scheduler) removeOrphanServers(e *stepEnv, listed []Server, owned map[s
 
 // destroyOrphanInstances destroys every instance a provider reports that no
 // pool owns (e.g. created just before a crash, never saved).
-func (s *Scheduler) destroyOrphanInstances(ctx context.Context) error {
+func (s *Scheduler) destroyOrphanInstances(ctx context.Context, provs map[string]Provider) error {
 	owned := map[string]bool{}
 	for _, st := range s.state.LBs {
 		if st.Pool != nil {
@@ -210,7 +228,7 @@ func (s *Scheduler) destroyOrphanInstances(ctx context.Context) error {
 	}
 	var errs []error
 	for _, name := range s.providerNames() {
-		prov := s.deps.Providers[name]
+		prov := provs[name]
 		insts, err := prov.List(ctx)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("list instances of %s: %w", name, err))
@@ -225,7 +243,7 @@ func (s *Scheduler) destroyOrphanInstances(ctx context.Context) error {
 		if len(ids) == 0 {
 			continue
 		}
-		s.log.Warn("reconcile: destroying orphan instances", "provider", name, "ids", ids)
+		s.log.Warn(s.would("reconcile: destroying orphan instances"), "provider", name, "ids", ids)
 		if err := prov.Destroy(ctx, ids); err != nil {
 			errs = append(errs, fmt.Errorf("destroy orphan instances of %s: %w", name, err))
 		}
@@ -251,4 +269,12 @@ func contains(xs []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// would marks a log message as what a dry run only would do.
+func (s *Scheduler) would(msg string) string {
+	if s.set.DryRun {
+		return "dry-run (would not act): " + msg
+	}
+	return msg
 }

@@ -47,6 +47,8 @@ func (sc *scenario) setOne(k, v string) error {
 		*floats[k], err = strconv.ParseFloat(v, 64)
 	case bools[k] != nil:
 		*bools[k], err = strconv.ParseBool(v)
+	case k == "quantile":
+		s.Quantile = v
 	case k == "cutover":
 		s.Policy.CutoverSteps = nil
 		for _, p := range strings.Split(v, ",") {
@@ -83,7 +85,7 @@ func (sc *scenario) expect(w []string) error {
 }
 
 func isText(key string) bool {
-	return map[string]bool{"decision": true, "reason": true, "fallback": true, "bounds": true, "notes": true}[key]
+	return map[string]bool{"decision": true, "reason": true, "fallback": true, "bounds": true, "notes": true, "would": true}[key]
 }
 
 func (sc *scenario) actual(key string, st LBStatus) *string {
@@ -103,6 +105,11 @@ func (sc *scenario) actual(key string, st LBStatus) *string {
 		"bounds":     strings.Join(st.Plan.Reason.Bounds, "; "),
 		"capacity":   fmt.Sprintf("%g %s", st.Plan.Reason.Capacity, st.Plan.Reason.CapacitySource),
 		"notes":      strings.Join(st.Plan.Reason.Notes, "; "),
+		// changes: driver changes + instances destroyed since the
+		// last restart; would: what a dry-run reconcile reported.
+		"changes": strconv.Itoa(len(h.drv.calls) + h.prov.destroyed),
+		"saves":   strconv.Itoa(h.store.saves),
+		"would":   strings.Join(h.sch.Status().Reconcile, "; "),
 	}
 	if s, ok := v[key]; ok {
 		if key == "share" && st.Share != h.drv.shares["app"] {

@@ -23,11 +23,14 @@ import (
 //	metrics missing | ok              the latest demand point is NaN
 //	driver down | up                  every driver call fails
 //	crash after N saves               the process dies: later saves are lost
-//	restart                           a new Scheduler over the same store, reconciled
+//	restart [key=value ...]           a new Scheduler over the same store, reconciled
+//	                                  (with these settings changed, e.g. dry_run=true)
 //	expect key value ...              phase, share, servers, instances, rollbacks,
 //	                                  retired, decision "sub", reason "sub",
 //	                                  forecaster NAME, fallback "sub", bounds "sub", notes "sub",
 //	                                  capacity "N learned|configured"
+//	                                  changes N (driver calls + destroys since restart),
+//	                                  saves N, would "sub" (dry-run reconcile report)
 func TestScenarios(t *testing.T) {
 	files, err := filepath.Glob("testdata/*.scenario")
 	if err != nil || len(files) == 0 {
@@ -100,10 +103,7 @@ func (sc *scenario) harness() *harness {
 
 func (sc *scenario) do(w []string) error {
 	if w[0] == "restart" {
-		h := sc.harness()
-		h.store.left = -1
-		h.build()
-		return h.sch.Reconcile(context.Background(), h.now)
+		return sc.restart(w[1:])
 	}
 	if len(w) < 2 {
 		return fmt.Errorf("command %q needs arguments", w[0])
@@ -127,6 +127,24 @@ func (sc *scenario) do(w []string) error {
 		return sc.expect(w[1:])
 	}
 	return sc.inject(w)
+}
+
+// restart builds a new Scheduler over the same store and fakes, with the
+// given settings changed, and reconciles; the fakes' call log starts afresh
+// so "changes" counts what the restart did.
+func (sc *scenario) restart(kvs []string) error {
+	h := sc.harness()
+	h.store.left = -1
+	for _, kv := range kvs {
+		k, v, _ := strings.Cut(kv, "=")
+		if err := sc.setOne(k, v); err != nil {
+			return fmt.Errorf("setting %s: %w", k, err)
+		}
+	}
+	h.set = sc.set
+	h.build()
+	h.drv.calls, h.prov.destroyed, h.store.saves = nil, 0, 0
+	return h.sch.Reconcile(context.Background(), h.now)
 }
 
 func (sc *scenario) inject(w []string) error {

@@ -212,6 +212,7 @@ type fakeProvider struct {
 	boot      time.Duration
 	createErr error
 	created   int
+	destroyed int // instances destroyed
 }
 
 func newFakeProvider(boot time.Duration, price float64) *fakeProvider {
@@ -241,6 +242,7 @@ func (p *fakeProvider) Destroy(_ context.Context, ids []string) error {
 	for _, id := range ids {
 		delete(p.live, id)
 	}
+	p.destroyed += len(ids)
 	return nil
 }
 
@@ -258,8 +260,9 @@ func (p *fakeProvider) List(context.Context) ([]Instance, error) {
 func (p *fakeProvider) PricePerHour() float64   { return p.price }
 func (p *fakeProvider) BootTime() time.Duration { return p.boot }
 
-// oracle forecasts the demand profile itself (all quantiles equal), so
-// tests control the forecast exactly.
+// oracle forecasts the demand profile itself as p90, with p50 = 0.8 and
+// p10 = 0.6 of it, so tests control the forecast exactly and the quantile
+// policy changes the plan.
 type oracle struct {
 	name   string
 	demand profile
@@ -279,7 +282,7 @@ func (o *oracle) Forecast(_ context.Context, series []inference.Series, horizon 
 		f := inference.Forecast{ID: s.ID, Start: s.End(), Step: s.Step, Model: o.name}
 		for k := range horizon {
 			v := o.demand(s.ID, s.End().Add(time.Duration(k)*s.Step))
-			f.P10, f.P50, f.P90 = append(f.P10, v), append(f.P50, v), append(f.P90, v)
+			f.P10, f.P50, f.P90 = append(f.P10, 0.6*v), append(f.P50, 0.8*v), append(f.P90, v)
 		}
 		out[i] = f
 	}
@@ -392,10 +395,12 @@ func step(base, peak float64, from, to time.Duration) profile {
 // silently dropped, as if the process was killed (-1: never).
 type crashStore struct {
 	MemStore
-	left int
+	left  int
+	saves int // attempted
 }
 
 func (c *crashStore) Save(ctx context.Context, s State) error {
+	c.saves++
 	if c.left == 0 {
 		return nil
 	}

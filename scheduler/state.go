@@ -65,6 +65,9 @@ type Pool struct {
 	Share     int        `json:"share"`               // percent of the LB's traffic
 	// HealthyFor is the warm-up time accumulated under a passing gate.
 	HealthyFor time.Duration `json:"healthy_for"`
+	// Evidence is the health gate's sliding window of per-tick traffic,
+	// persisted so a restart judges on what was already seen.
+	Evidence []GateSample `json:"evidence,omitempty"`
 	// GateFailures counts consecutive failing gate checks.
 	GateFailures int `json:"gate_failures"`
 	// Step indexes the cutover (or drain) steps taken so far.

@@ -1,6 +1,8 @@
 package scheduler
 
 import (
+	"fmt"
+	"math"
 	"slices"
 	"time"
 )
@@ -15,7 +17,10 @@ type Status struct {
 	KillSwitch  bool       `json:"kill_switch"`
 	Steps       []StepTime `json:"steps"`
 	Error       string     `json:"error,omitempty"`
-	LBs         []LBStatus `json:"lbs"`
+	// Reconcile lists, in dry-run, what the start-up reconcile would have
+	// changed in HAProxy and the providers (it changed nothing).
+	Reconcile []string   `json:"reconcile,omitempty"`
+	LBs       []LBStatus `json:"lbs"`
 }
 
 // LBStatus is one load balancer's part of the status.
@@ -79,9 +84,7 @@ func (s *Scheduler) record(now time.Time, obs map[string]*observation, plans map
 			ls.Pool = st.Pool.ID
 		}
 		lbs = append(lbs, ls)
-		s.log.Info("decision", "lb", l.Name, "phase", ls.Phase, "share", ls.Share, "decision", p.Decision,
-			"needed", p.Needed, "current", p.Current, "deficit", p.Deficit, "forecaster", ls.Forecaster,
-			"fallback", ls.Fallback, "bounds", p.Reason.Bounds, "notes", p.Reason.Notes)
+		s.logDecision(ls, p, poolSize(st.Pool))
 	}
 	s.updateStatus(func(st *Status) {
 		st.At, st.Heartbeat, st.Steps, st.LBs = now, now, steps, lbs
@@ -93,3 +96,23 @@ func (s *Scheduler) record(now time.Time, obs map[string]*observation, plans map
 		}
 	})
 }
+
+// logDecision is the per-tick line a user follows: what was decided and
+// every number it rests on (forecast peak and when, demand now, capacity
+// per instance and where it came from, primary and pool sizes).
+func (s *Scheduler) logDecision(ls LBStatus, p *Plan, pool int) {
+	r := p.Reason
+	observed := "missing"
+	if r.Observed != nil {
+		observed = fmt.Sprintf("%.1f", *r.Observed)
+	}
+	s.log.Info("decision", "lb", ls.LB, "phase", ls.Phase, "share", ls.Share, "decision", p.Decision,
+		"observed_rps", observed, "quantile", r.Quantile,
+		"peak_rps", round1(r.Provision.Peak*r.Provision.Lift), "peak_at", r.Provision.PeakAt, "look_ahead", r.Provision.LookAhead.String(),
+		"horizon_peak_rps", round1(r.Horizon.Peak*r.Horizon.Lift), "horizon_peak_at", r.Horizon.PeakAt,
+		"capacity_rps", round1(r.Capacity), "capacity_source", r.CapacitySource, "headroom", r.Headroom,
+		"needed", p.Needed, "current", p.Current, "deficit", p.Deficit, "pool", pool,
+		"forecaster", ls.Forecaster, "fallback", ls.Fallback, "bounds", r.Bounds, "notes", r.Notes)
+}
+
+func round1(v float64) float64 { return math.Round(v*10) / 10 }

@@ -9,7 +9,7 @@ mkdir -p "$cache/bin" "$cache/lib"
 
 log() { printf 'setup: %s\n' "$*" >&2; }
 
-apt_pkgs=(haproxy wrk socat python3-torch python3-onnx python3-numpy python3-tqdm python3-pytest libopenblas0)
+apt_pkgs=(haproxy wrk socat etcd-server python3-torch python3-onnx python3-numpy python3-tqdm python3-pytest libopenblas0)
 missing=()
 for p in "${apt_pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'install ok installed' || missing+=("$p")

@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	"math"
 	"os"
+	"strings"
 	"time"
 
 	"github.com/shadowscale/shadowscale/config"
@@ -52,11 +53,14 @@ func runExport(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	store, err := openExportStore(*cfgPath, *storePath)
+	store, lbs, err := openExportStore(*cfgPath, *storePath)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	if err := checkExportLB(ctx, store, *lb, lbs); err != nil {
+		return err
+	}
 	series, err := store.History(ctx, q)
 	if err != nil {
 		return err
@@ -111,21 +115,43 @@ func exportQuery(lb, from, to string, step time.Duration) (metrics.Query, error)
 	return q, nil
 }
 
-func openExportStore(cfgPath, storePath string) (metrics.Store, error) {
+// openExportStore opens the store and, with --config, names its LBs.
+func openExportStore(cfgPath, storePath string) (metrics.Store, []string, error) {
 	switch {
 	case (cfgPath == "") == (storePath == ""):
-		return nil, errors.New("give exactly one of --config FILE.ini and --store FILE")
+		return nil, nil, errors.New("give exactly one of --config FILE.ini and --store FILE")
 	case storePath != "":
 		if _, err := os.Stat(storePath); err != nil {
-			return nil, fmt.Errorf("--store: %w", err)
+			return nil, nil, fmt.Errorf("--store: %w", err)
 		}
-		return embedded.Open(storePath, embedded.Options{LockTimeout: 2 * time.Second})
+		s, err := embedded.Open(storePath, embedded.Options{LockTimeout: 2 * time.Second})
+		return s, nil, err
 	}
 	cfg, err := config.Load(cfgPath)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
-	return stores.Open(cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	s, err := stores.Open(cfg, slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn})))
+	return s, cfg.LBNames(), err
+}
+
+// checkExportLB refuses a load balancer the store has never seen (a typo
+// would otherwise give a header-only CSV); an LB with data elsewhere in
+// time is fine, its empty windows are reported as missing.
+func checkExportLB(ctx context.Context, store metrics.Source, lb string, configured []string) error {
+	sel, _ := metrics.Demand(lb)
+	recs, err := store.Latest(ctx, sel, time.Unix(0, 0), time.Now().Add(24*time.Hour))
+	if err != nil {
+		return fmt.Errorf("--lb %s: %w", lb, err)
+	}
+	if len(recs) > 0 {
+		return nil
+	}
+	known := ""
+	if len(configured) > 0 {
+		known = " (the configuration names " + strings.Join(configured, ", ") + ")"
+	}
+	return fmt.Errorf("--lb %s: unknown load balancer: the metrics store has no data for it%s", lb, known)
 }
 
 func writeExport(series metrics.Regular, out string, stdout io.Writer) error {

@@ -120,6 +120,7 @@ func TestExportBadInput(t *testing.T) {
 		{"inverted", append(base, "--from", "2024-03-01T13:00:00Z", "--to", "2024-03-01T12:00:00Z"), "is not before --to"},
 		{"bad step", append(base, "--from", "2024-03-01T12:00:00Z", "--to", "2024-03-01T13:00:00Z", "--step", "0s"), "--step 0s must be positive"},
 		{"no store", []string{"export", "--lb", "web", "--from", "2024-03-01T12:00:00Z", "--to", "2024-03-01T13:00:00Z"}, "exactly one of --config"},
+		{"unknown lb", []string{"export", "--store", store, "--lb", "nosuch", "--from", "2024-03-01T12:00:00Z", "--to", "2024-03-01T13:00:00Z"}, "--lb nosuch: unknown load balancer"},
 		{"missing store", []string{"export", "--store", "testdata/none.db", "--lb", "web", "--from", "2024-03-01T12:00:00Z", "--to", "2024-03-01T13:00:00Z"}, "testdata/none.db: no such file"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
@@ -147,5 +148,11 @@ func TestExportWithConfig(t *testing.T) {
 	want, _ := os.ReadFile(filepath.Join("testdata", "export_web.golden.csv"))
 	if out.String() != string(want) {
 		t.Fatalf("export via --config:\n%s", out.String())
+	}
+	out.Reset()
+	err = run(context.Background(), []string{"export", "--config", ini, "--lb", "nosuch",
+		"--from", "2024-03-01T12:00:00Z", "--to", "2024-03-01T12:10:00Z"}, &out)
+	if err == nil || !strings.Contains(err.Error(), "--lb nosuch: unknown load balancer") || !strings.Contains(err.Error(), "names web") || out.Len() != 0 {
+		t.Fatalf("unknown lb via --config: %v, output %q", err, out.String())
 	}
 }

@@ -40,31 +40,47 @@ func main() {
 	err := run(ctx, os.Args[1:], os.Stdout)
 	stop()
 	if err != nil {
-		if !errors.Is(err, flag.ErrHelp) {
-			fmt.Fprintln(os.Stderr, "shadowscale: "+oneLine(err.Error()))
-		}
+		fmt.Fprintln(os.Stderr, "shadowscale: "+oneLine(err.Error()))
 		os.Exit(2)
 	}
 }
 
 func run(ctx context.Context, args []string, stdout io.Writer) error {
 	cmds := commands()
-	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+	if len(args) == 0 {
 		usage(os.Stderr, cmds)
-		if len(args) == 0 {
-			return errors.New("no subcommand given")
+		return errors.New("no subcommand given")
+	}
+	if args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		if len(args) > 1 && cmds[args[1]].run != nil { // help SUB = SUB --help
+			return run(ctx, []string{args[1], "--help"}, stdout)
 		}
-		return flag.ErrHelp
+		usage(stdout, cmds)
+		return nil
 	}
 	c, ok := cmds[args[0]]
 	if !ok {
 		return fmt.Errorf("unknown subcommand %q (try `shadowscale help`)", args[0])
 	}
-	if err := c.run(ctx, args[1:], stdout); err != nil {
+	err := c.run(ctx, args[1:], stdout)
+	var help helpRequest
+	if errors.As(err, &help) { // SUB -h / --help: usage on stdout, exit 0
+		fmt.Fprintf(stdout, "usage: shadowscale %s [flags]\n  %s\n\nflags:\n", help.fs.Name(), c.summary)
+		help.fs.SetOutput(stdout)
+		help.fs.PrintDefaults()
+		return nil
+	}
+	if err != nil {
 		return fmt.Errorf("%s: %w", args[0], err)
 	}
 	return nil
 }
+
+// helpRequest is what parsing -h or --help returns: run prints the flag
+// set's usage and exits 0.
+type helpRequest struct{ fs *flag.FlagSet }
+
+func (h helpRequest) Error() string { return "help requested" }
 
 func usage(w io.Writer, cmds map[string]command) {
 	names := make([]string, 0, len(cmds))
@@ -88,13 +104,29 @@ func newFlags(name string) *flag.FlagSet {
 
 // parseFlags parses args and refuses stray positional arguments.
 func parseFlags(fs *flag.FlagSet, args []string) error {
-	if err := fs.Parse(args); err != nil {
+	if err := parse(fs, args); err != nil {
 		return err
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
 	return nil
+}
+
+// newFlagsLike is a copy of fs's flags under another name (for usage).
+func newFlagsLike(name string, fs *flag.FlagSet) *flag.FlagSet {
+	out := newFlags(name)
+	fs.VisitAll(func(f *flag.Flag) { out.Var(f.Value, f.Name, f.Usage) })
+	return out
+}
+
+// parse is fs.Parse with -h/--help turned into a helpRequest.
+func parse(fs *flag.FlagSet, args []string) error {
+	err := fs.Parse(args)
+	if errors.Is(err, flag.ErrHelp) {
+		return helpRequest{fs}
+	}
+	return err
 }
 
 func writeJSON(w io.Writer, v any) error {

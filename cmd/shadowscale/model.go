@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"io"
 	"os"
-	"path/filepath"
 	"text/tabwriter"
 
 	"github.com/shadowscale/shadowscale/models"
@@ -22,6 +21,9 @@ func runModel(ctx context.Context, args []string, stdout io.Writer) error {
 	dir := fs.String("dir", "models", "registry root (list)")
 	lib := fs.String("ort-lib", modelORTLib(), "ONNX Runtime shared library (validate; default $ONNXRUNTIME_LIB or .cache/lib/libonnxruntime.so)")
 	asJSON := fs.Bool("json", false, "print one JSON document")
+	if args[0] == "-h" || args[0] == "--help" {
+		return helpRequest{newFlagsLike("model list|show PATH|validate PATH", fs)}
+	}
 	path, err := parseWithPath(fs, args[1:], args[0] != "list")
 	if err != nil {
 		return err
@@ -51,10 +53,8 @@ func runModel(ctx context.Context, args []string, stdout io.Writer) error {
 // .cache/ of the repository (the working directory, or the binary's
 // parent folder: bin/shadowscale), else "".
 func modelORTLib() string {
-	if p := os.Getenv("ONNXRUNTIME_LIB"); p != "" {
-		return p
-	}
-	return repoFile(filepath.Join(".cache", "lib", "libonnxruntime.so"))
+	p, _ := findORTLib("")
+	return p
 }
 
 func modelFileExists(p string) bool {
@@ -64,7 +64,7 @@ func modelFileExists(p string) bool {
 
 // parseWithPath parses flags before and after one positional PATH.
 func parseWithPath(fs *flag.FlagSet, args []string, wantPath bool) (string, error) {
-	if err := fs.Parse(args); err != nil {
+	if err := parse(fs, args); err != nil {
 		return "", err
 	}
 	if !wantPath {

@@ -42,20 +42,37 @@ func runServe(ctx context.Context, args []string, stdout io.Writer) error {
 	log.Info("serving", "config", *path, "lbs", cfg.LBNames(), "dry_run", cfg.Service.DryRun,
 		"kill_switch", cfg.Service.KillSwitch, "forecaster", svc.forecaster)
 	var wg sync.WaitGroup
-	wg.Add(1)
+	wg.Add(2)
 	go func() {
 		defer wg.Done()
 		svc.collector.Run(ctx, cfg.Metrics.ScrapeInterval)
 	}()
-	err = svc.sched.Run(ctx, scheduler.SystemClock{})
+	go func() {
+		defer wg.Done()
+		runRetention(ctx, svc.store, cfg.Metrics.Retention, log)
+	}()
+	if svc.replicas != nil {
+		err = svc.replicas.Run(ctx, scheduler.SystemClock{})
+	} else {
+		err = svc.sched.Run(ctx, scheduler.SystemClock{})
+	}
 	wg.Wait()
 	log.Info("stopped", "err", err)
 	if *asJSON {
-		if werr := writeJSON(stdout, svc.sched.Status()); werr != nil && err == nil {
+		if werr := writeJSON(stdout, svc.status()); werr != nil && err == nil {
 			err = werr
 		}
 	}
 	return err
+}
+
+// status is the final status document: the scheduler's, and with [ha]
+// also this replica's role in the election.
+func (svc *service) status() any {
+	if svc.replicas != nil {
+		return svc.replicas.Status(context.Background())
+	}
+	return svc.sched.Status()
 }
 
 func newLogger(level slog.Level, asJSON bool) *slog.Logger {

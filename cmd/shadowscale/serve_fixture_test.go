@@ -78,6 +78,7 @@ func raceEnabled() bool {
 
 func TestMain(m *testing.M) {
 	code := m.Run()
+	stopSharedInflux()
 	if bins.dir != "" {
 		os.RemoveAll(bins.dir)
 	}
@@ -196,6 +197,7 @@ type iniOpts struct {
 	configFile        string // [haproxy] config_file; default HAProxy's
 	model             string // [forecast] model; default none (the fallback alone)
 	haproxy           string // the [haproxy] body; default the runtime API of e's HAProxy
+	metrics           string // the [metrics] body (and sections after it); default the embedded store
 	extra             string // appended verbatim
 }
 
@@ -216,6 +218,9 @@ func (e *serveEnv) writeConfig(o iniOpts) {
 		o.haproxy = fmt.Sprintf("sockets = %s\nmaster_sockets = %s\nconfig_file = %s\nmap_file = %s",
 			e.paths.stats, e.paths.master, o.configFile, e.paths.mapFile)
 	}
+	if o.metrics == "" {
+		o.metrics = fmt.Sprintf("store = embedded\npath = %s\nscrape_interval = 1s", filepath.Join(e.stateDir, "metrics.db"))
+	}
 	if o.provider == "" {
 		o.provider = "kind = local\napp_binary = " + e.appBin + "\nboot_time = 2s\nwarmup_time = 3s\ntimeout = 10s"
 	}
@@ -232,9 +237,7 @@ horizon = 30s
 history = 10m
 
 [metrics]
-store = embedded
-path = %s
-scrape_interval = 1s
+%s
 
 [haproxy]
 %s
@@ -256,7 +259,7 @@ provider = pool
 capacity_per_instance = 100
 max_instances = 2
 events_file = %s
-%s`, e.stateDir, o.model, filepath.Join(e.stateDir, "metrics.db"), o.haproxy,
+%s`, e.stateDir, o.model, o.metrics, o.haproxy,
 		o.minPools, o.provider, lbName, lbName, events, o.extra)
 	e.writeFile(e.cfgPath, ini)
 }

@@ -22,8 +22,10 @@ import (
 
 // service is everything serve runs, wired from the configuration.
 type service struct {
-	sched      *scheduler.Scheduler
+	sched      *scheduler.Scheduler // nil with [ha]: see replicas
+	replicas   *replicated          // nil without [ha]
 	collector  *collect.Collector
+	store      metrics.Store
 	forecaster string
 	closers    []func() error
 }
@@ -58,7 +60,7 @@ func (svc *service) build(ctx context.Context, cfg config.Config, log *slog.Logg
 	if err != nil {
 		return fmt.Errorf("open metrics store: %w", err)
 	}
-	svc.closers = append(svc.closers, store.Close)
+	svc.closers, svc.store = append(svc.closers, store.Close), store
 	lbEvents, err := loadEvents(ctx, cfg, store)
 	if err != nil {
 		return err
@@ -84,12 +86,25 @@ func (svc *service) build(ctx context.Context, cfg config.Config, log *slog.Logg
 	if err != nil {
 		return err
 	}
+	if err := checkBackends(ctx, cfg, fleet.Fleet); err != nil {
+		return err
+	}
 	deps.Driver = adapt.Driver{RT: fleet}
+	svc.forecaster = name
+	svc.collector = collect.New(store, collectTargets(cfg, fleet), time.Now, log)
+	if cfg.HA.Enabled() {
+		svc.replicas, err = newReplicated(ctx, cfg, settings, deps, log)
+		if svc.replicas != nil {
+			svc.closers = append(svc.closers, svc.replicas.Close)
+		}
+		return err
+	}
+	if deps.Providers, err = buildProviders(cfg, nil); err != nil {
+		return err
+	}
 	if svc.sched, err = scheduler.New(settings, deps); err != nil {
 		return fmt.Errorf("scheduler: %w", err)
 	}
-	svc.forecaster = name
-	svc.collector = collect.New(store, collectTargets(cfg, fleet), time.Now, log)
 	return nil
 }
 
@@ -117,15 +132,7 @@ func schedulerDeps(cfg config.Config, store metrics.Store, log *slog.Logger) (sc
 	if err != nil {
 		return scheduler.Deps{}, "", err
 	}
-	providers := map[string]scheduler.Provider{}
-	for _, pname := range cfg.ProviderNames() {
-		p, err := provision.New(cfg.Providers[pname], pname, cfg.Service.StateDir)
-		if err != nil {
-			return scheduler.Deps{}, "", fmt.Errorf("provider %s: %w", pname, err)
-		}
-		providers[pname] = adapt.Provider{P: p}
-	}
-	deps := scheduler.Deps{Fallback: fallback, Providers: providers, Log: log,
+	deps := scheduler.Deps{Fallback: fallback, Log: log,
 		History: storeHistory{src: store, window: cfg.Forecast.History, step: historyStep(cfg)},
 		Store:   scheduler.FileStore{Path: filepath.Join(cfg.Service.StateDir, "scheduler.json")}}
 	if primary != nil {
@@ -134,16 +141,35 @@ func schedulerDeps(cfg config.Config, store metrics.Store, log *slog.Logger) (sc
 	return deps, name, nil
 }
 
+// buildProviders opens every configured provider; records, when not nil,
+// gives each its record store (etcd with [ha]), else a file in state_dir.
+func buildProviders(cfg config.Config, records func(name string) provision.Records) (map[string]scheduler.Provider, error) {
+	providers := map[string]scheduler.Provider{}
+	for _, pname := range cfg.ProviderNames() {
+		var rec provision.Records
+		if records != nil {
+			rec = records(pname)
+		}
+		p, err := provision.New(cfg.Providers[pname], pname, cfg.Service.StateDir, rec)
+		if err != nil {
+			return nil, fmt.Errorf("provider %s: %w", pname, err)
+		}
+		providers[pname] = adapt.Provider{P: p}
+	}
+	return providers, nil
+}
+
 // loadModel opens the configured ONNX model, its library from
-// [forecast] onnxruntime_lib or ONNXRUNTIME_LIB; none configured means the
+// [forecast] onnxruntime_lib, ONNXRUNTIME_LIB or .cache/lib/ (findORTLib,
+// as forecast and eval); no model configured means the
 // fallback alone. Series too short for the model's window use the fallback.
 func loadModel(fc config.Forecast, fallback inference.Forecaster) (scheduler.Forecaster, string, error) {
 	if fc.Model == "" {
 		return nil, fc.Fallback, nil
 	}
-	lib := fc.RuntimeLib(os.Getenv)
-	if lib == "" {
-		return nil, "", fmt.Errorf("[forecast] onnxruntime_lib: empty and ONNXRUNTIME_LIB unset; the model %s needs the ONNX Runtime library", fc.Model)
+	lib, err := findORTLib(fc.RuntimeLib(os.Getenv))
+	if err != nil {
+		return nil, "", fmt.Errorf("[forecast] onnxruntime_lib: the model %s needs it: %w", fc.Model, err)
 	}
 	m, err := inference.NewONNX(lib, fc.Model, inference.ONNXOptions{Threads: 1, Fallback: fallback})
 	if err != nil {

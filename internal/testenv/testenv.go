@@ -78,9 +78,14 @@ func Influxd(t testing.TB) string {
 
 func binary(t testing.TB, name string) string {
 	t.Helper()
+	return binaryHint(t, name, "run `make setup` (apt-get install "+name+")")
+}
+
+func binaryHint(t testing.TB, name, hint string) string {
+	t.Helper()
 	p, err := exec.LookPath(name)
 	if err != nil {
-		Missing(t, name, "run `make setup` (apt-get install "+name+")")
+		Missing(t, name, hint)
 	}
 	return p
 }

@@ -2,20 +2,20 @@ package influx
 
 import (
 	"sync"
-
-	"github.com/influxdata/influxdb-client-go/v2/api/write"
 )
 
-// buffer is a bounded FIFO of points. Each point has a sequence number so
-// the writer can remove exactly the batch it sent even if older points were
-// dropped for overflow meanwhile.
+// buffer is a bounded FIFO of points in line protocol. Each point has a
+// sequence number so the writer can remove exactly the batch it sent even
+// if older points were dropped for overflow meanwhile. With a spool every
+// change is mirrored to disk before the call returns.
 type buffer struct {
 	mu      sync.Mutex
 	limit   int
-	pts     []*write.Point
+	pts     []string
 	head    int    // index of the oldest point in pts
 	first   uint64 // sequence number of pts[head]
 	dropped uint64
+	spool   *spool        // nil: memory only
 	ready   chan struct{} // signalled (non-blocking) when points arrive
 }
 
@@ -23,21 +23,40 @@ func newBuffer(limit int) *buffer {
 	return &buffer{limit: limit, ready: make(chan struct{}, 1)}
 }
 
+// newSpooledBuffer replays the spool in dir (the newest limit points of
+// it; older ones count as dropped) and mirrors every change there.
+func newSpooledBuffer(limit int, dir string) (*buffer, error) {
+	sp, got, err := openSpool(dir)
+	if err != nil {
+		return nil, err
+	}
+	b := newBuffer(limit)
+	b.first, b.dropped = got.first, got.dropped
+	b.spool = sp
+	if _, err := b.push(got.lines, false); err != nil {
+		sp.close()
+		return nil, err
+	}
+	return b, nil
+}
+
 // push appends points, dropping the oldest beyond the limit; it returns how
-// many were dropped by this call.
-func (b *buffer) push(pts []*write.Point) int {
+// many were dropped by this call. With a spool the points are on disk when
+// it returns without error (they are kept in memory either way).
+func (b *buffer) push(pts []string, spool bool) (int, error) {
 	b.mu.Lock()
+	var err error
+	if spool && b.spool != nil {
+		err = b.spool.appendPoints(b.first+uint64(len(b.pts)-b.head), pts)
+	}
 	b.pts = append(b.pts, pts...)
-	drop := len(b.pts) - b.head - b.limit
+	drop := max(0, len(b.pts)-b.head-b.limit)
 	if drop > 0 {
-		for i := b.head; i < b.head+drop; i++ {
-			b.pts[i] = nil
-		}
+		clear(b.pts[b.head : b.head+drop])
 		b.head += drop
 		b.first += uint64(drop)
 		b.dropped += uint64(drop)
-	} else {
-		drop = 0
+		err = b.persist(err)
 	}
 	b.compact()
 	n := len(b.pts) - b.head
@@ -48,7 +67,20 @@ func (b *buffer) push(pts []*write.Point) int {
 		default:
 		}
 	}
-	return drop
+	return drop, err
+}
+
+// persist records on disk where the live points start (after a drop or a
+// sent batch), rewriting the spool when it is empty or twice the bound.
+func (b *buffer) persist(prev error) error {
+	if b.spool == nil || prev != nil {
+		return prev
+	}
+	n := len(b.pts) - b.head
+	if n == 0 || b.spool.lines > 2*b.limit+1024 {
+		return b.spool.rewrite(b.first, b.dropped, b.pts[b.head:])
+	}
+	return b.spool.ack(b.first, b.dropped)
 }
 
 // compact reclaims the slice's front once it is mostly consumed.
@@ -62,24 +94,28 @@ func (b *buffer) compact() {
 }
 
 // peek returns up to n oldest points and the sequence number of the first.
-func (b *buffer) peek(n int) ([]*write.Point, uint64) {
+func (b *buffer) peek(n int) ([]string, uint64) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	end := min(b.head+n, len(b.pts))
-	return append([]*write.Point(nil), b.pts[b.head:end]...), b.first
+	return append([]string(nil), b.pts[b.head:end]...), b.first
 }
 
-// remove drops the points with sequence numbers below upTo (those sent).
-func (b *buffer) remove(upTo uint64) {
+// remove drops the points with sequence numbers below upTo (those sent);
+// with a spool the acknowledgement is on disk when it returns.
+func (b *buffer) remove(upTo uint64) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	if upTo > b.first {
-		n := int(min(upTo-b.first, uint64(len(b.pts)-b.head)))
-		clear(b.pts[b.head : b.head+n])
-		b.head += n
-		b.first += uint64(n)
+	if upTo <= b.first {
+		return nil
 	}
+	n := int(min(upTo-b.first, uint64(len(b.pts)-b.head)))
+	clear(b.pts[b.head : b.head+n])
+	b.head += n
+	b.first += uint64(n)
+	err := b.persist(nil)
 	b.compact()
+	return err
 }
 
 func (b *buffer) len() int {
@@ -92,4 +128,13 @@ func (b *buffer) droppedTotal() uint64 {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	return b.dropped
+}
+
+func (b *buffer) close() error {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.spool == nil {
+		return nil
+	}
+	return b.spool.close()
 }

@@ -4,8 +4,11 @@
 // Writes go to a bounded in-memory buffer that one goroutine drains in
 // batches with retry and exponential backoff: an outage loses no point while
 // the buffer holds them; past its bound the oldest points are dropped,
-// counted and logged. Buffered points are in memory only: a crash loses
-// them. Every Flux query has an explicit start and stop, and windowed
+// counted and logged. With SpoolDir set the buffer is also spooled to disk
+// (fsync'd per write and per sent batch) and replayed by the next New, so a
+// crash during an outage loses no point and sends none twice (a batch sent
+// just before a crash, unacknowledged, is sent again; InfluxDB keeps one
+// copy of identical points). Every Flux query has an explicit start and stop, and windowed
 // queries stop no later than one step past now with createEmpty: false,
 // because Flux in 1.8 has no memory limit.
 package influx
@@ -37,6 +40,8 @@ type Config struct {
 	MinBackoff    time.Duration // first retry delay (default 500ms)
 	MaxBackoff    time.Duration // retry delay cap (default 30s)
 	Timeout       time.Duration // one HTTP request (default 30s)
+	// SpoolDir holds the buffer's copy on disk; "" keeps it in memory.
+	SpoolDir string
 
 	Now    func() time.Time // clock for bounding queries (default time.Now)
 	Logger *slog.Logger     // default slog.Default()
@@ -117,6 +122,13 @@ func New(cfg Config) (*Store, error) {
 	opts := influxdb2.DefaultOptions().
 		SetHTTPRequestTimeout(uint((cfg.Timeout + time.Second - 1) / time.Second)).
 		SetLogLevel(0)
+	buf := newBuffer(cfg.BufferLimit)
+	if cfg.SpoolDir != "" {
+		var err error
+		if buf, err = newSpooledBuffer(cfg.BufferLimit, cfg.SpoolDir); err != nil {
+			return nil, err
+		}
+	}
 	client := influxdb2.NewClientWithOptions(cfg.URL, cfg.Token, opts)
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &Store{
@@ -125,7 +137,7 @@ func New(cfg Config) (*Store, error) {
 		client:   client,
 		write:    client.WriteAPIBlocking("", cfg.bucket()),
 		query:    client.QueryAPI(""),
-		buf:      newBuffer(cfg.BufferLimit),
+		buf:      buf,
 		flushNow: make(chan struct{}, 1),
 		stop:     cancel,
 		done:     make(chan struct{}),
@@ -165,8 +177,13 @@ func (s *Store) CloseContext(ctx context.Context) error {
 	s.stop()
 	<-s.done
 	s.client.Close()
+	spoolErr := s.buf.close()
 	if n := s.buf.len(); n > 0 {
-		return fmt.Errorf("close influxdb store: %d buffered points not written: %w", n, flushErr)
+		where := "lost"
+		if s.cfg.SpoolDir != "" && spoolErr == nil {
+			where = "kept in the spool for the next start"
+		}
+		return fmt.Errorf("close influxdb store: %d buffered points not written (%s): %w", n, where, flushErr)
 	}
-	return nil
+	return spoolErr
 }

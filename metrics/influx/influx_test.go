@@ -19,7 +19,12 @@ import (
 
 var shared influxtest.Shared
 
-func TestMain(m *testing.M) { os.Exit(influxtest.Main(m, &shared)) }
+func TestMain(m *testing.M) {
+	if os.Getenv(spoolChildEnv) != "" { // a writer child of TestSpoolSurvivesKill
+		os.Exit(spoolChild())
+	}
+	os.Exit(influxtest.Main(m, &shared))
+}
 
 var t0 = time.Date(2024, 3, 1, 12, 0, 0, 0, time.UTC)
 

@@ -32,6 +32,8 @@ type counters struct {
 	lastErr   string
 	lastErrAt time.Time
 	lastDrop  time.Time
+	// lastSpoolErr rate-limits spool error logs.
+	lastSpoolErr time.Time
 }
 
 // Stats returns a snapshot of the writer's counters.
@@ -48,17 +50,36 @@ func (s *Store) Stats() Stats {
 // Write validates and buffers records; they are sent in the background.
 // It fails only for invalid records (none of the call's records are kept).
 func (s *Store) Write(ctx context.Context, records ...metrics.Record) error {
-	pts := make([]*write.Point, 0, len(records))
+	lines := make([]string, 0, len(records))
 	for _, r := range records {
 		if err := r.Validate(); err != nil {
 			return fmt.Errorf("write metrics: %w", err)
 		}
-		pts = append(pts, toPoint(r))
+		lines = append(lines, write.PointToLineProtocol(toPoint(r), time.Nanosecond))
 	}
-	if dropped := s.buf.push(pts); dropped > 0 {
+	dropped, err := s.buf.push(lines, true)
+	if dropped > 0 {
 		s.noteDrop(dropped)
 	}
+	if err != nil { // the points are still buffered in memory
+		s.spoolFailed(err)
+	}
 	return nil
+}
+
+// spoolFailed logs a spool write error (at most every 10 s): the points
+// stay buffered in memory but would not survive a crash.
+func (s *Store) spoolFailed(err error) {
+	c := &s.counters
+	c.mu.Lock()
+	logIt := time.Since(c.lastSpoolErr) > 10*time.Second
+	if logIt {
+		c.lastSpoolErr = time.Now()
+	}
+	c.mu.Unlock()
+	if logIt {
+		s.log.Error("metrics buffer spool failed: buffered points would not survive a crash", "err", err)
+	}
 }
 
 func toPoint(r metrics.Record) *write.Point {
@@ -113,17 +134,17 @@ func (s *Store) writeLoop(ctx context.Context) {
 		if len(pts) == 0 {
 			continue
 		}
-		err := s.write.WritePoint(ctx, pts...)
+		err := s.write.WriteRecord(ctx, pts...)
 		switch {
 		case err == nil:
-			s.buf.remove(seq + uint64(len(pts)))
+			s.removeSent(seq + uint64(len(pts)))
 			s.count(func(c *counters) { c.written += uint64(len(pts)) })
 			if failing {
 				s.log.Info("influxdb writes recovered", "buffered", s.buf.len())
 			}
 			failing, backoff = false, s.cfg.MinBackoff
 		case permanent(err):
-			s.buf.remove(seq + uint64(len(pts)))
+			s.removeSent(seq + uint64(len(pts)))
 			s.count(func(c *counters) { c.rejected += uint64(len(pts)); c.lastErr, c.lastErrAt = err.Error(), time.Now() })
 			s.log.Error("influxdb refused points; dropped them", "points", len(pts), "err", err)
 		default:
@@ -165,6 +186,12 @@ func (s *Store) waitBatch(ctx context.Context) bool {
 		case <-deadline:
 			return true
 		}
+	}
+}
+
+func (s *Store) removeSent(upTo uint64) {
+	if err := s.buf.remove(upTo); err != nil {
+		s.spoolFailed(err)
 	}
 }
 

@@ -5,6 +5,7 @@ package stores
 import (
 	"fmt"
 	"log/slog"
+	"path/filepath"
 
 	"github.com/shadowscale/shadowscale/config"
 	"github.com/shadowscale/shadowscale/metrics"
@@ -35,5 +36,7 @@ func InfluxConfig(cfg config.Config, log *slog.Logger) influx.Config {
 	return influx.Config{
 		URL: i.URL, Database: i.Database, RetentionPolicy: i.RetentionPolicy, Token: token,
 		BatchSize: i.BatchSize, BufferLimit: cfg.Metrics.BufferPoints, Timeout: i.Timeout, Logger: log,
+		// The buffer survives a crash during an outage (replayed at start).
+		SpoolDir: filepath.Join(cfg.Service.StateDir, "influx-spool"),
 	}
 }

@@ -25,10 +25,12 @@ func TestOpen(t *testing.T) {
 	s.Close()
 
 	cfg.Metrics.Store = "influxdb"
+	cfg.Service.StateDir = t.TempDir()
 	cfg.InfluxDB.URL, cfg.InfluxDB.Database = "http://127.0.0.1:1", "db"
 	cfg.InfluxDB.Username, cfg.InfluxDB.Password = "u", "p:w"
 	ic := InfluxConfig(cfg, nil)
-	if ic.Token != "u:p:w" || ic.BufferLimit != cfg.Metrics.BufferPoints || ic.BatchSize != cfg.InfluxDB.BatchSize {
+	if ic.Token != "u:p:w" || ic.BufferLimit != cfg.Metrics.BufferPoints || ic.BatchSize != cfg.InfluxDB.BatchSize ||
+		ic.SpoolDir != filepath.Join(cfg.Service.StateDir, "influx-spool") {
 		t.Fatalf("influx config %+v", ic)
 	}
 	s, err = Open(cfg, nil)
