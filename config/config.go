@@ -141,7 +141,12 @@ type LB struct {
 	MinInstances        int
 	MaxInstances        int
 	EventsFile          string
-	AppQuery            string // Flux query for application metrics
+	// AppQuery is a Flux query for the app's utilisation (0..1 or
+	// percent); with capacity auto it is what capacity is learned from.
+	AppQuery string
+	// TargetUtilisation is the utilisation an instance should run at
+	// (default 0.7): capacity = requests per instance ÷ utilisation × it.
+	TargetUtilisation float64
 }
 
 // AutoCapacity reports whether capacity per instance is learned.
@@ -206,7 +211,7 @@ func DefaultProvider(name string) Provider {
 // DefaultLB is an [lb.NAME] section with no keys set. ShadowBackend stays
 // empty here and becomes "<backend>_shadow" once the file is read.
 func DefaultLB(name string) LB {
-	return LB{Name: name, MaxInstances: 10}
+	return LB{Name: name, MaxInstances: 10, TargetUtilisation: 0.7}
 }
 
 // ProviderNames returns the provider names in sorted order.

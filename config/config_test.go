@@ -33,7 +33,7 @@ func TestLoadGood(t *testing.T) {
 			MasterSockets: []string{"a/master.sock", "b/master.sock"}, ConfigFile: "deploy/haproxy.cfg",
 			MapFile: "state/shadow.map", DataplaneURLs: []string{"http://127.0.0.1:5555", "https://lb2:5555"},
 			DataplaneUser: "admin", DataplanePassword: "secret", Timeout: 2 * time.Second},
-		Policy: Policy{Mode: "predictive", Headroom: 0.5, MaxPoolsPerLB: 2, MinPoolsPerLB: 1, MaxPrewarmed: 4, MaxCostPerHour: 12.5,
+		Policy: Policy{Mode: "predictive", Headroom: 0.5, MaxPoolsPerLB: 1, MinPoolsPerLB: 1, MaxPrewarmed: 4, MaxCostPerHour: 12.5,
 			Cooldown: 0, WarmupShareInitial: 2, WarmupShareMin: 1, WarmupShareMax: 3,
 			CutoverSteps: []int{10, 50, 100}, ScaleDownAfter: 15 * time.Minute},
 		HA: defaultHA(),
@@ -48,8 +48,8 @@ func TestLoadGood(t *testing.T) {
 		LBs: map[string]LB{
 			"web": {Name: "web", Backend: "web", ShadowBackend: "web_shadow", CapacityPerInstance: 250,
 				Provider: "standby", MinInstances: 1, MaxInstances: 4, EventsFile: "events.csv",
-				AppQuery: `from(bucket: "app") |> range(start: v.timeRangeStart, stop: v.timeRangeStop) |> filter(fn: (r) => r._measurement == "app")`},
-			"api": {Name: "api", Backend: "api", ShadowBackend: "api_warm", Provider: "cloud", MaxInstances: 10},
+				AppQuery: `from(bucket: "app") |> range(start: v.timeRangeStart, stop: v.timeRangeStop) |> filter(fn: (r) => r._measurement == "app")`, TargetUtilisation: 0.6},
+			"api": {Name: "api", Backend: "api", ShadowBackend: "api_warm", Provider: "cloud", MaxInstances: 10, TargetUtilisation: 0.7},
 		},
 	}
 	if !reflect.DeepEqual(got, want) {
@@ -117,7 +117,9 @@ var badFiles = map[string]string{
 	"dataplane_url_bad":              `[haproxy] dataplane_urls: must be an http(s) URL with a host, got "127.0.0.1:5555"`,
 	"haproxy_timeout_zero":           `[haproxy] timeout: must be positive`,
 	"headroom_negative":              `[policy] headroom: must be between 0 and 10, got -0.5`,
-	"max_pools_negative":             `[policy] max_pools_per_lb: must be at least 0, got -1`,
+	"max_pools_negative":             `[policy] max_pools_per_lb: must be 0 (never pre-warm) or 1 (one pool that grows and shrinks), got -1`,
+	"max_pools_two":                  `[policy] max_pools_per_lb: must be 0 (never pre-warm) or 1 (one pool that grows and shrinks), got 2`,
+	"target_utilisation_above_1":     `[lb.web] target_utilisation: must be above 0 and at most 1, got 70`,
 	"min_pools_above_max":            `[policy] min_pools_per_lb: must be between 0 and max_pools_per_lb (1), got 2`,
 	"max_prewarmed_negative":         `[policy] max_prewarmed: must be at least 0, got -3`,
 	"max_cost_negative":              `[policy] max_cost_per_hour: must be at least 0 (0 = unlimited), got -1`,
@@ -144,6 +146,7 @@ var badFiles = map[string]string{
 	"provider_warmup_negative":       `[provider.pool] warmup_time: must not be negative`,
 	"lb_missing":                     `[lb.NAME]: at least one load balancer section is required`,
 	"lb_backend_missing":             `[lb.web] backend: required`,
+	"lb_app_query_no_influx":         `[lb.web] app_query: is a Flux query: it needs [metrics] store = influxdb, got "embedded"`,
 	"lb_app_query_unbounded":         `[lb.web] app_query: app query must bound its range with v.timeRangeStart and v.timeRangeStop`,
 	"lb_backend_bad_name":            `[lb.web] backend: must be an HAProxy name`,
 	"lb_shadow_bad_name":             `[lb.web] shadow_backend: must be an HAProxy name (letters, digits, '-', '_', '.', ':'), got "web/shadow"`,

@@ -133,6 +133,7 @@ func lbFields(l *LB) []field {
 		{"max_instances", integer(&l.MaxInstances)},
 		{"events_file", str(&l.EventsFile)},
 		{"app_query", str(&l.AppQuery)},
+		{"target_utilisation", number(&l.TargetUtilisation)},
 	}
 }
 

@@ -145,8 +145,10 @@ func (p Policy) validate() error {
 		return bad(sec, "mode", "must be predictive or reactive, got %q", p.Mode)
 	case !(p.Headroom >= 0 && p.Headroom <= 10):
 		return bad(sec, "headroom", "must be between 0 and 10, got %g", p.Headroom)
-	case p.MaxPoolsPerLB < 0:
-		return bad(sec, "max_pools_per_lb", "must be at least 0, got %d", p.MaxPoolsPerLB)
+	case p.MaxPoolsPerLB < 0 || p.MaxPoolsPerLB > 1:
+		// One elastic pool per load balancer grows and shrinks with
+		// the forecast; more pools would add nothing but lifecycles.
+		return bad(sec, "max_pools_per_lb", "must be 0 (never pre-warm) or 1 (one pool that grows and shrinks), got %d", p.MaxPoolsPerLB)
 	case p.MinPoolsPerLB < 0 || p.MinPoolsPerLB > p.MaxPoolsPerLB:
 		return bad(sec, "min_pools_per_lb", "must be between 0 and max_pools_per_lb (%d), got %d", p.MaxPoolsPerLB, p.MinPoolsPerLB)
 	case p.MaxPrewarmed < 0:
@@ -262,6 +264,9 @@ func (c Config) validateLBs() error {
 		if err := l.validate(c.Providers); err != nil {
 			return err
 		}
+		if l.AppQuery != "" && c.Metrics.Store != "influxdb" {
+			return bad("lb."+name, "app_query", "is a Flux query: it needs [metrics] store = influxdb, got %q", c.Metrics.Store)
+		}
 		for _, be := range []string{l.Backend, l.ShadowBackend} {
 			if other, ok := usedBy[be]; ok {
 				return bad("lb."+name, "backend", "backend %q is already used by [lb.%s]", be, other)
@@ -291,6 +296,8 @@ func (l LB) validate(providers map[string]Provider) error {
 		return bad(sec, "min_instances", "must be at least 0, got %d", l.MinInstances)
 	case l.MaxInstances < l.MinInstances:
 		return bad(sec, "max_instances", "must be at least min_instances (%d), got %d", l.MinInstances, l.MaxInstances)
+	case !(l.TargetUtilisation >= 0 && l.TargetUtilisation <= 1): // 0: the default
+		return bad(sec, "target_utilisation", "must be above 0 and at most 1, got %g", l.TargetUtilisation)
 	}
 	if _, ok := providers[l.Provider]; !ok {
 		return bad(sec, "provider", "no [provider.%s] section (defined: %s)", l.Provider, strings.Join(sortedKeys(providers), ", "))

@@ -35,22 +35,51 @@ func (s *Scheduler) actLB(ctx context.Context, now time.Time, l LBSpec, o *obser
 		drv: s.deps.Driver, prov: s.deps.Providers[l.Provider], plan: *p,
 		low: low, missing: missing, servers: o.servers, save: s.saver(ctx, &errs), log: s.log,
 	}
+	s.sizes(env, p, now)
 	env.gate, env.gateWhy = s.judge(now, st.Pool, o)
+	env.primary, env.shadow = o.primary, o.shadow
 	if o.statsErr != "" {
 		env.gate, env.gateWhy, env.blind = NoData, o.statsErr, true
 	}
 	before := clonePool(st.Pool)
 	msg, err := env.step(st.Pool)
-	p.Decision = msg
 	if err != nil {
 		errs = append(errs, err)
 	}
+	if st.Pool != nil && err == nil {
+		rmsg, rerr := env.resize(st.Pool)
+		if rmsg != "" {
+			msg += "; " + rmsg
+		}
+		if rerr != nil {
+			errs = append(errs, rerr)
+		}
+	}
+	p.Decision = msg
 	if st.Pool == nil || changed(before, st.Pool) {
 		env.save()
 	}
 	s.log.Info("pool step", "lb", l.Name, "pool", before.ID, "from", before.Phase, "to", phaseOf(st),
 		"share", shareOf(st), "gate", env.gate, "decision", msg)
 	return joinErrs(errs)
+}
+
+// sizes gives the step the bounded pool size asked now and the size the
+// pool may shrink to (the largest asked over ScaleDownAfter, never below
+// one instance or min_instances: emptying the pool is the whole-pool drain).
+func (s *Scheduler) sizes(e *stepEnv, p *Plan, now time.Time) {
+	p.Reason.Bounds = nil // start() bounded the same plan before opening
+	want := p.Deficit
+	if e.st.Pool.Phase == Active { // cut over: only boot and warm-up ahead
+		want = max(0, p.Reason.Grow.Needed-p.Current)
+	}
+	e.want = s.boundSize(e.lb, p, want)
+	if e.missing {
+		e.st.Recs = nil // never scale down on what was not seen
+		return
+	}
+	e.shrinkTo, e.stable = e.st.recommend(now, e.want, s.set.Policy.ScaleDownAfter)
+	e.shrinkTo = max(e.shrinkTo, 1, e.lb.MinInstances)
 }
 
 // trackLow is the scale-down hysteresis: low only after the forecast has
@@ -86,6 +115,7 @@ func (s *Scheduler) start(ctx context.Context, now time.Time, l LBSpec, st *LBSt
 		return nil
 	}
 	s.state.Seq++
+	st.Recs = nil // a new pool's scale-down window starts now
 	st.Pool = &Pool{
 		ID: poolID(l.Name, s.state.Seq), LB: l.Name, Provider: l.Provider, Backend: l.ShadowBackend,
 		Phase: Provisioning, Since: now, Created: now, Size: want,
@@ -117,6 +147,10 @@ func clonePool(p *Pool) *Pool {
 	c := *p
 	c.Instances = append([]Instance(nil), p.Instances...)
 	c.Servers = append([]string(nil), p.Servers...)
+	if p.Resize != nil {
+		r := *p.Resize
+		c.Resize = &r
+	}
 	return &c
 }
 

@@ -1,6 +1,7 @@
 package scheduler
 
 import (
+	"fmt"
 	"math"
 	"slices"
 	"time"
@@ -43,6 +44,15 @@ type Learner struct {
 	Floor          float64       // req/s (default 1)
 	MaxErrRate     float64       // healthy at or below (default 0.01)
 	HealthyLatency time.Duration // healthy at or below (default 500ms)
+	// MinSamples an estimate needs before it is used (default 6).
+	MinSamples int
+	// TargetUtilisation is the utilisation an instance may run at
+	// (default 0.7), for the utilisation estimate.
+	TargetUtilisation float64
+	// KneeRatio and KneeSlack: latency above low-load latency × ratio +
+	// slack is saturated (defaults 2 and 10ms).
+	KneeRatio float64
+	KneeSlack time.Duration
 }
 
 func (l Learner) withDefaults() Learner {
@@ -60,6 +70,18 @@ func (l Learner) withDefaults() Learner {
 	}
 	if l.HealthyLatency <= 0 {
 		l.HealthyLatency = 500 * time.Millisecond
+	}
+	if l.MinSamples <= 0 {
+		l.MinSamples = 6
+	}
+	if l.TargetUtilisation <= 0 || l.TargetUtilisation > 1 {
+		l.TargetUtilisation = 0.7
+	}
+	if l.KneeRatio <= 1 {
+		l.KneeRatio = 2
+	}
+	if l.KneeSlack <= 0 {
+		l.KneeSlack = 10 * time.Millisecond
 	}
 	return l
 }
@@ -89,4 +111,155 @@ func (l Learner) Estimate(samples []float64) float64 {
 	slices.Sort(s)
 	i := int(math.Ceil(l.Percentile*float64(len(s)))) - 1
 	return math.Max(s[max(i, 0)], l.Floor)
+}
+
+// Sample is one tick of the primary's behaviour: what capacity per
+// instance is learned from.
+type Sample struct {
+	RPI     float64 `json:"rpi"`        // requests/s per serving instance
+	Latency float64 `json:"latency_ms"` // average response time
+	ErrRate float64 `json:"err_rate"`
+	// Util is the app's utilisation (0..1) from its app metric; 0 when
+	// the LB has none.
+	Util float64 `json:"util,omitempty"`
+}
+
+// Estimate is a learned capacity per instance and how it was found.
+type Estimate struct {
+	Capacity   float64 `json:"capacity"` // req/s; 0 = unknown
+	Method     string  `json:"method"`   // utilisation | knee | throughput
+	Confidence float64 `json:"confidence"`
+	Samples    int     `json:"samples"`
+}
+
+// String is the estimate for a reason: "knee 96.0 req/s (confidence 0.80, 14 samples)".
+func (e Estimate) String() string {
+	if e.Capacity <= 0 {
+		return "unknown"
+	}
+	return fmt.Sprintf("%s %.1f req/s (confidence %.2f, %d samples)", e.Method, e.Capacity, e.Confidence, e.Samples)
+}
+
+// ObserveBehaviour appends a sample of a busy primary (healthy or not:
+// saturated samples are what the knee is found from), keeping the newest
+// Samples. util is the app utilisation now, NaN or 0 when unknown.
+func (l Learner) ObserveBehaviour(samples []Sample, primary Rates, util float64) []Sample {
+	l = l.withDefaults()
+	if !primary.Valid || primary.Serving <= 0 || primary.ReqRate <= 0 {
+		return samples
+	}
+	if math.IsNaN(util) || util < 0 {
+		util = 0
+	}
+	if util > 1 { // a percentage
+		util /= 100
+	}
+	samples = append(samples, Sample{RPI: primary.ReqRate / float64(primary.Serving),
+		Latency: float64(primary.Latency) / float64(time.Millisecond), ErrRate: primary.ErrRate, Util: util})
+	if len(samples) > l.Samples {
+		samples = samples[len(samples)-l.Samples:]
+	}
+	return samples
+}
+
+// Learn picks the best estimate the samples support, in order of how
+// directly it measures capacity: utilisation (requests per instance ÷
+// utilisation × target utilisation, as target tracking does), the knee
+// where latency or errors start to rise with requests per instance, and
+// last the healthy throughput seen (a lower bound: a lightly loaded
+// primary never showed its limit). thr are the throughput samples.
+func (l Learner) Learn(samples []Sample, thr []float64) Estimate {
+	l = l.withDefaults()
+	if e := l.byUtilisation(samples); e.Capacity > 0 {
+		return e
+	}
+	if e := l.byKnee(samples); e.Capacity > 0 {
+		return e
+	}
+	if len(thr) == 0 {
+		return Estimate{}
+	}
+	// A lower bound is little evidence of the real limit.
+	return Estimate{Capacity: l.Estimate(thr), Method: "throughput", Samples: len(thr),
+		Confidence: 0.25 * math.Min(1, float64(len(thr))/float64(l.MinSamples))}
+}
+
+// byUtilisation: each healthy sample with a utilisation says capacity =
+// rpi / util × target; the median of them, confident when they agree.
+func (l Learner) byUtilisation(samples []Sample) Estimate {
+	var est []float64
+	for _, s := range samples {
+		if s.Util >= 0.05 && s.RPI > 0 && l.healthy(s) {
+			est = append(est, s.RPI/s.Util*l.TargetUtilisation)
+		}
+	}
+	if len(est) < l.MinSamples {
+		return Estimate{}
+	}
+	slices.Sort(est)
+	med := quantile(est, 0.5)
+	spread := (quantile(est, 0.75) - quantile(est, 0.25)) / med
+	conf := math.Min(1, float64(len(est))/float64(4*l.MinSamples)) * math.Max(0, 1-spread)
+	return Estimate{Capacity: math.Max(med, l.Floor), Method: "utilisation", Confidence: conf, Samples: len(est)}
+}
+
+// byKnee finds the request rate per instance at which the primary stops
+// being healthy: latency above KneeRatio × its latency at low load, or
+// errors above MaxErrRate. The capacity is the highest healthy rate below
+// the lowest saturated rates (their 10th percentile, against noise).
+func (l Learner) byKnee(samples []Sample) Estimate {
+	if len(samples) < 2*l.MinSamples {
+		return Estimate{}
+	}
+	s := slices.Clone(samples)
+	slices.SortFunc(s, func(a, b Sample) int { return cmpFloat(a.RPI, b.RPI) })
+	low := make([]float64, 0, len(s)/4+1)
+	for _, x := range s[:max(len(s)/4, l.MinSamples/2+1)] {
+		low = append(low, x.Latency)
+	}
+	slices.Sort(low)
+	limit := quantile(low, 0.5)*l.KneeRatio + float64(l.KneeSlack)/float64(time.Millisecond)
+	var sat, ok []float64
+	for _, x := range s {
+		if x.ErrRate > l.MaxErrRate || x.Latency > limit {
+			sat = append(sat, x.RPI)
+		} else {
+			ok = append(ok, x.RPI)
+		}
+	}
+	if len(sat) < l.MinSamples/2+1 || len(ok) < l.MinSamples {
+		return Estimate{}
+	}
+	knee := quantile(sat, 0.1)
+	best := 0.0
+	for _, r := range ok {
+		if r <= knee {
+			best = r
+		}
+	}
+	if best <= 0 {
+		best = 0.9 * knee
+	}
+	conf := math.Min(1, float64(len(sat))/float64(l.MinSamples)) * math.Min(1, float64(len(ok))/float64(2*l.MinSamples))
+	return Estimate{Capacity: math.Max(best, l.Floor), Method: "knee", Confidence: conf, Samples: len(s)}
+}
+
+func (l Learner) healthy(s Sample) bool {
+	return s.ErrRate <= l.MaxErrRate && s.Latency <= float64(l.HealthyLatency)/float64(time.Millisecond)
+}
+
+// quantile of sorted values, nearest rank.
+func quantile(sorted []float64, q float64) float64 {
+	i := int(math.Ceil(q*float64(len(sorted)))) - 1
+	return sorted[min(max(i, 0), len(sorted)-1)]
+}
+
+func cmpFloat(a, b float64) int {
+	switch {
+	case a < b:
+		return -1
+	case a > b:
+		return 1
+	}
+	return 0
 }

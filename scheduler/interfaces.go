@@ -33,6 +33,13 @@ type History interface {
 	Demand(ctx context.Context, lb string, now time.Time) (inference.Series, error)
 }
 
+// AppMetrics reads a load balancer's application utilisation now: the
+// busy fraction of its instances (0..1; values above 1 are read as percent),
+// NaN when there is no recent point. It must return when ctx is done.
+type AppMetrics interface {
+	Utilisation(ctx context.Context, lb string, now time.Time) (float64, error)
+}
+
 // ServerState is a server's administrative state in HAProxy.
 type ServerState string
 

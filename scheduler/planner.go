@@ -30,8 +30,17 @@ type PlanInput struct {
 	// warm-up + one tick. CutoverLead is how long a cutover takes.
 	ProvisionLead time.Duration
 	CutoverLead   time.Duration
-	Primary       int // serving instances in the primary backend
-	Pool          int // instances in the shadow pool
+	// GrowLead is how far ahead a serving pool must grow: boot +
+	// warm-up + one tick (new servers need no cutover steps).
+	GrowLead time.Duration
+	Primary  int // serving instances in the primary backend
+	Pool     int // instances in the shadow pool
+	// Observed is the demand now (req/s; NaN or 0 when unknown): the
+	// reactive floor, so a forecast below it never plans fewer instances
+	// than the load of this moment needs.
+	Observed float64
+	// Lead says where ProvisionLead came from, for the reason.
+	Lead string
 }
 
 // Window is the peak need over one look-ahead.
@@ -53,11 +62,24 @@ type Reason struct {
 	Headroom       float64  `json:"headroom"`
 	Provision      Window   `json:"provision"` // over boot + warm-up
 	Cutover        Window   `json:"cutover"`   // over the cutover duration
+	Grow           Window   `json:"grow"`      // over boot + warm-up: an active pool's size
 	Horizon        Window   `json:"horizon"`   // over the whole forecast
 	Observed       *float64 `json:"observed"`  // demand now, req/s (nil: missing)
-	Want           int      `json:"want"`      // pool size asked before bounds
-	Bounds         []string `json:"bounds,omitempty"`
-	Notes          []string `json:"notes,omitempty"`
+	// Estimate says how a learned capacity was found and how sure it is;
+	// Utilisation is the app metric's utilisation now, when there is one.
+	Estimate    string   `json:"estimate,omitempty"`
+	Utilisation *float64 `json:"utilisation,omitempty"`
+	// Reactive is what the demand now needs (ceil(observed / capacity
+	// × (1 + headroom))); Signal says which side set Needed: "forecast"
+	// or "reactive" (the larger wins, as in GCP's predictive autoscaler).
+	Reactive int    `json:"reactive"`
+	Signal   string `json:"signal"`
+	// Lead is where the provision look-ahead came from (configured or
+	// learned from the pools' own boot and warm-up times).
+	Lead   string   `json:"lead,omitempty"`
+	Want   int      `json:"want"` // pool size asked before bounds
+	Bounds []string `json:"bounds,omitempty"`
+	Notes  []string `json:"notes,omitempty"`
 }
 
 // Plan is the planner's answer for one load balancer at one tick.
@@ -86,16 +108,28 @@ func (p Plan) Low() bool {
 
 // MakePlan is the pure planner: needed instances at time t =
 // ceil(q(t) × lift(t) / capacity × (1 + headroom)), maximised over each
-// look-ahead window.
+// look-ahead window, and never below what the demand now needs.
 func MakePlan(in PlanInput) Plan {
 	r := Reason{
 		Forecaster: in.Forecast.Model, Fallback: in.Forecast.Fallback, Quantile: in.Quantile,
-		Capacity: in.Capacity, CapacitySource: in.CapacitySource, Headroom: in.Headroom,
+		Capacity: in.Capacity, CapacitySource: in.CapacitySource, Headroom: in.Headroom, Lead: in.Lead,
 	}
 	q := quantileValues(in.Forecast, in.Quantile)
 	r.Provision = peak(in, q, in.ProvisionLead)
 	r.Cutover = peak(in, q, in.CutoverLead)
 	r.Horizon = peak(in, q, time.Duration(len(q))*in.Forecast.Step)
+	r.Grow = peak(in, q, in.GrowLead)
+	r.Reactive = instances(in.Observed, 1, in.Capacity, in.Headroom)
+	r.Signal = "forecast"
+	if r.Reactive > r.Provision.Needed {
+		r.Signal = "reactive"
+	}
+	// The floor applies to every window: a demand already above the
+	// primary must also be cut over to, whatever the forecast says.
+	r.Provision.Needed = max(r.Provision.Needed, r.Reactive)
+	r.Cutover.Needed = max(r.Cutover.Needed, r.Reactive)
+	r.Horizon.Needed = max(r.Horizon.Needed, r.Reactive)
+	r.Grow.Needed = max(r.Grow.Needed, r.Reactive)
 	p := Plan{LB: in.LB, At: in.Now, Needed: r.Provision.Needed, Current: in.Primary, Pool: in.Pool, Reason: r}
 	p.Deficit = max(0, p.Needed-p.Current)
 	p.Reason.Want = p.Deficit

@@ -8,9 +8,11 @@ import (
 
 // bound applies every policy limit to the pool size the plan asks for and
 // records each limit that clipped it in the plan's reason.
-func (s *Scheduler) bound(l LBSpec, p *Plan) int {
+func (s *Scheduler) bound(l LBSpec, p *Plan) int { return s.boundSize(l, p, p.Deficit) }
+
+// boundSize bounds a pool size asked (want) by every limit.
+func (s *Scheduler) boundSize(l LBSpec, p *Plan, want int) int {
 	pol := s.set.Policy
-	want := p.Deficit
 	clip := func(name string, limit int) {
 		if want > limit {
 			p.Reason.Bounds = append(p.Reason.Bounds, fmt.Sprintf("%s: %d -> %d", name, want, max(limit, 0)))
@@ -30,21 +32,23 @@ func (s *Scheduler) bound(l LBSpec, p *Plan) int {
 		clip("max_pools_per_lb 0", 0)
 	}
 	clip("max_instances", l.MaxInstances)
-	live, cost := s.liveInstances()
-	clip(fmt.Sprintf("max_prewarmed %d (live %d)", pol.MaxPrewarmed, live), pol.MaxPrewarmed-live)
+	// The bounds cap the whole pool (it may be growing): room is what
+	// the other load balancers' pools leave.
+	live, cost := s.liveInstances(l.Name)
+	clip(fmt.Sprintf("max_prewarmed %d (other pools %d)", pol.MaxPrewarmed, live), pol.MaxPrewarmed-live)
 	if price := s.price(l); pol.MaxCostPerHour > 0 && price > 0 {
 		room := int(math.Floor((pol.MaxCostPerHour - cost + 1e-9) / price))
-		clip(fmt.Sprintf("max_cost_per_hour %.2f (live %.2f, %.2f each)", pol.MaxCostPerHour, cost, price), room)
+		clip(fmt.Sprintf("max_cost_per_hour %.2f (other pools %.2f, %.2f each)", pol.MaxCostPerHour, cost, price), room)
 	}
 	return want
 }
 
-// liveInstances counts every pool's instances (asked for, so a pool still
-// provisioning counts) and their cost per hour.
-func (s *Scheduler) liveInstances() (n int, cost float64) {
+// liveInstances counts the instances of every pool but except's (asked
+// for, so a pool still provisioning counts) and their cost per hour.
+func (s *Scheduler) liveInstances(except string) (n int, cost float64) {
 	for _, l := range s.set.LBs {
 		st := s.state.LBs[l.Name]
-		if st == nil || st.Pool == nil {
+		if st == nil || st.Pool == nil || l.Name == except {
 			continue
 		}
 		size := max(st.Pool.Size, len(st.Pool.Instances))

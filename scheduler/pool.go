@@ -28,8 +28,16 @@ type stepEnv struct {
 	servers []Server
 	gate    Verdict
 	gateWhy string
-	save    func()
-	log     *slog.Logger
+	// primary and shadow are the tick's traffic of both backends.
+	primary, shadow Rates
+	// want is the bounded pool size the plan asks now; shrinkTo the
+	// largest asked over the scale-down window, stable once the records
+	// cover it.
+	want     int
+	shrinkTo int
+	stable   bool
+	save     func()
+	log      *slog.Logger
 }
 
 // step advances the pool by one step and says what it did.
@@ -121,7 +129,7 @@ func (e *stepEnv) addServers(p *Pool) error {
 		if i < len(p.Servers) {
 			continue
 		}
-		name := p.serverName(i)
+		name := p.nextName()
 		p.Servers = append(p.Servers, name)
 		e.save()
 		if err := e.drv.AddServer(e.ctx, e.lb.ShadowBackend, ServerSpec{Name: name, Addr: inst.Addr}); err != nil {
@@ -131,17 +139,20 @@ func (e *stepEnv) addServers(p *Pool) error {
 	return nil
 }
 
+// startWarmup sets the servers ready and the warm-up share, and only then
+// records WarmingUp: a failed call leaves the pool in Provisioning, retried
+// next tick, never a persisted phase the load balancer does not have.
 func (e *stepEnv) startWarmup(p *Pool) (string, error) {
 	for _, name := range p.Servers {
 		if err := e.drv.SetServerState(e.ctx, e.lb.ShadowBackend, name, ServerReady); err != nil {
 			return "", fmt.Errorf("set %s/%s ready: %w", e.lb.ShadowBackend, name, err)
 		}
 	}
-	p.enter(WarmingUp, e.now)
-	p.HealthyFor = 0
 	if err := e.setShare(p, e.set.Policy.WarmupShareInitial); err != nil {
 		return "", err
 	}
+	p.enter(WarmingUp, e.now)
+	p.HealthyFor, p.HealthyAt = 0, e.now
 	return fmt.Sprintf("healthy: warm-up at %d%%", p.Share), nil
 }
 
@@ -159,13 +170,23 @@ func (e *stepEnv) setShare(p *Pool, pct int) error {
 
 // failing is the reason to roll back a serving pool, or "".
 func (e *stepEnv) failing(p *Pool) string {
-	if bad := unhealthy(p.Servers, e.servers, true); len(bad) > 0 {
+	if bad := unhealthy(p.proven(), e.servers, true); len(bad) > 0 {
 		return "servers unhealthy: " + strings.Join(bad, ", ")
 	}
-	if e.gate == Fail {
+	if e.gate == Fail && !e.overloaded(p) {
 		return "health gate failed: " + e.gateWhy
 	}
 	return ""
+}
+
+// overloaded: a pool carrying its capacity share fails no more than the
+// primary does: the whole load balancer is short of capacity, and rolling
+// the pool back would only send its traffic to an already failing primary.
+func (e *stepEnv) overloaded(p *Pool) bool {
+	if p.Phase != Active && p.Phase != CuttingOver || !e.primary.Valid {
+		return false
+	}
+	return e.shadow.ErrRate <= e.primary.ErrRate+e.set.Gate.withDefaults().ErrRateSlack
 }
 
 func (e *stepEnv) warmingUp(p *Pool) (string, error) {
@@ -189,12 +210,18 @@ func (e *stepEnv) warmingUp(p *Pool) (string, error) {
 			share = min(share+1, pol.WarmupShareMax)
 		}
 	}
-	if p.HealthyFor >= e.lb.Warmup && !e.hold() {
-		p.enter(Ready, e.now)
+	warm := p.HealthyFor >= e.lb.Warmup && !e.hold()
+	if warm {
 		share = pol.WarmupShareMin
 	}
 	if err := e.setShare(p, share); err != nil {
 		return "", err
+	}
+	if warm { // recorded only once its share is applied
+		if !p.HealthyAt.IsZero() {
+			e.st.recordLead(p.HealthyAt.Sub(p.Created), e.now.Sub(p.HealthyAt))
+		}
+		p.enter(Ready, e.now)
 	}
 	return fmt.Sprintf("warm-up %s: share %d%%, healthy %s of %s", e.gate, p.Share, p.HealthyFor, e.lb.Warmup), nil
 }
@@ -222,9 +249,10 @@ func (e *stepEnv) ready(p *Pool) (string, error) {
 }
 
 // targetShare is the pool's capacity-proportional share:
-// shadow / (primary + shadow), all instances of equal capacity.
+// shadow / (primary + shadow), all instances of equal capacity, counting
+// only the shadow servers that carry a share (not those a resize moves).
 func (e *stepEnv) targetShare(p *Pool) int {
-	shadow, primary := len(p.Servers), e.plan.Current
+	shadow, primary := p.carrying(), e.plan.Current
 	if shadow+primary == 0 {
 		return 0
 	}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 )
@@ -118,6 +119,9 @@ func (s *Scheduler) resumeOrRollback(e *stepEnv, p *Pool, listed []Server) error
 		_, err := e.step(p) // finish the teardown
 		return err
 	}
+	if err := s.reconcileResize(e, p); err != nil {
+		return err
+	}
 	why, err := s.inconsistent(e, p, listed)
 	if err != nil {
 		return err
@@ -141,8 +145,14 @@ func (s *Scheduler) inconsistent(e *stepEnv, p *Pool, listed []Server) (string, 
 	for _, sv := range listed {
 		present[sv.Name] = true
 	}
+	leaving := map[string]bool{} // a shrink may have removed them already
+	if p.Resize != nil && !p.Resize.Grow {
+		for _, n := range p.moving() {
+			leaving[n] = true
+		}
+	}
 	for _, n := range p.Servers {
-		if !present[n] {
+		if !present[n] && !leaving[n] {
 			missing = append(missing, "server "+n)
 		}
 	}
@@ -154,8 +164,8 @@ func (s *Scheduler) inconsistent(e *stepEnv, p *Pool, listed []Server) (string, 
 	for _, in := range insts {
 		have[in.ID] = true
 	}
-	for _, in := range p.Instances {
-		if !have[in.ID] {
+	for i, in := range p.Instances {
+		if !have[in.ID] && !(i < len(p.Servers) && leaving[p.Servers[i]]) {
 			missing = append(missing, "instance "+in.ID)
 		}
 	}
@@ -171,12 +181,9 @@ func (s *Scheduler) reapply(e *stepEnv, p *Pool, listed []Server) error {
 	if p.Phase == Provisioning {
 		return nil
 	}
-	want := ServerReady
-	if p.Phase == Draining && !p.DrainedAt.IsZero() {
-		want = ServerDrain
-	}
 	for _, sv := range listed {
-		if contains(p.Servers, sv.Name) && sv.State != want {
+		i := slices.Index(p.Servers, sv.Name)
+		if want := p.wantState(i); i >= 0 && sv.State != want {
 			if err := e.drv.SetServerState(e.ctx, e.lb.ShadowBackend, sv.Name, want); err != nil {
 				return fmt.Errorf("resume %s: set %s %s: %w", p.ID, sv.Name, want, err)
 			}

@@ -34,6 +34,7 @@ func (sc *scenario) setOne(k, v string) error {
 		"max_prewarmed": &s.Policy.MaxPrewarmed, "max_pools": &s.Policy.MaxPoolsPerLB, "min_pools": &s.Policy.MinPoolsPerLB,
 		"share_initial": &s.Policy.WarmupShareInitial, "share_min": &s.Policy.WarmupShareMin,
 		"share_max": &s.Policy.WarmupShareMax, "max_failures": &s.MaxFailures}
+	dur["healthy_after"] = &sc.healthyAfter
 	floats := map[string]*float64{"capacity": &l.Capacity, "headroom": &s.Policy.Headroom,
 		"max_cost": &s.Policy.MaxCostPerHour, "price": &sc.price}
 	bools := map[string]*bool{"dry_run": &s.DryRun, "kill_switch": &s.KillSwitch}
@@ -85,31 +86,49 @@ func (sc *scenario) expect(w []string) error {
 }
 
 func isText(key string) bool {
-	return map[string]bool{"decision": true, "reason": true, "fallback": true, "bounds": true, "notes": true, "would": true}[key]
+	return map[string]bool{"decision": true, "reason": true, "fallback": true, "bounds": true, "notes": true,
+		"estimate": true, "lead": true, "would": true}[key]
 }
 
 func (sc *scenario) actual(key string, st LBStatus) *string {
 	h := sc.harness()
 	live, _ := h.prov.List(context.Background())
 	v := map[string]string{
-		"phase":      string(st.Phase),
-		"share":      strconv.Itoa(h.drv.shares["app"]),
-		"servers":    strconv.Itoa(len(h.drv.backend("app_shadow").servers)),
-		"instances":  strconv.Itoa(len(live)),
-		"rollbacks":  strconv.Itoa(st.RolledBack),
-		"retired":    strconv.Itoa(st.Retired),
-		"decision":   st.Plan.Decision,
-		"reason":     st.LastFailure,
-		"forecaster": st.Forecaster,
-		"fallback":   st.Fallback,
-		"bounds":     strings.Join(st.Plan.Reason.Bounds, "; "),
-		"capacity":   fmt.Sprintf("%g %s", st.Plan.Reason.Capacity, st.Plan.Reason.CapacitySource),
-		"notes":      strings.Join(st.Plan.Reason.Notes, "; "),
+		"phase":       string(st.Phase),
+		"share":       strconv.Itoa(h.drv.shares["app"]),
+		"servers":     strconv.Itoa(len(h.drv.backend("app_shadow").servers)),
+		"instances":   strconv.Itoa(len(live)),
+		"rollbacks":   strconv.Itoa(st.RolledBack),
+		"retired":     strconv.Itoa(st.Retired),
+		"decision":    st.Plan.Decision,
+		"reason":      st.LastFailure,
+		"forecaster":  st.Forecaster,
+		"fallback":    st.Fallback,
+		"bounds":      strings.Join(st.Plan.Reason.Bounds, "; "),
+		"capacity":    fmt.Sprintf("%g %s", st.Plan.Reason.Capacity, st.Plan.Reason.CapacitySource),
+		"notes":       strings.Join(st.Plan.Reason.Notes, "; "),
+		"estimate":    st.Plan.Reason.Estimate,
+		"signal":      st.Plan.Reason.Signal,
+		"lead":        st.Plan.Reason.Lead,
+		"size":        "0",
+		"carrying":    "0",
+		"utilisation": "none",
+		"ready":       strconv.Itoa(readyServers(h.drv.backend("app_shadow"))),
 		// changes: driver changes + instances destroyed since the
 		// last restart; would: what a dry-run reconcile reported.
 		"changes": strconv.Itoa(len(h.drv.calls) + h.prov.destroyed),
 		"saves":   strconv.Itoa(h.store.saves),
 		"would":   strings.Join(h.sch.Status().Reconcile, "; "),
+	}
+	if u := st.Plan.Reason.Utilisation; u != nil {
+		v["utilisation"] = strconv.FormatFloat(*u, 'g', -1, 64)
+	}
+	saved, _ := h.store.Load(context.Background())
+	if p := saved.lb("app").Pool; p != nil {
+		v["size"], v["carrying"] = strconv.Itoa(p.Size), strconv.Itoa(p.carrying())
+		if n := len(h.drv.backend("app_shadow").servers); n != len(p.Servers) {
+			v["size"] += fmt.Sprintf(" (%d servers in the load balancer, %d persisted)", n, len(p.Servers))
+		}
 	}
 	if s, ok := v[key]; ok {
 		if key == "share" && st.Share != h.drv.shares["app"] {
@@ -118,4 +137,14 @@ func (sc *scenario) actual(key string, st LBStatus) *string {
 		return &s
 	}
 	return nil
+}
+
+func readyServers(b *fakeBackend) int {
+	n := 0
+	for _, s := range b.servers {
+		if s.State == ServerReady {
+			n++
+		}
+	}
+	return n
 }

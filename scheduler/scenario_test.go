@@ -19,16 +19,22 @@ import (
 //	demand V [then V at T]...         the demand profile; the forecast is the profile
 //	tick D                            run one RunOnce per tick for D
 //	shadow errors R | sick | sessions N | ok
+//	primary errors R                  the primary's error rate
 //	forecast fail | ok                the primary model fails / recovers
+//	forecast scale F                  the forecasts are the profile × F
 //	metrics missing | ok              the latest demand point is NaN
 //	driver down | up                  every driver call fails
+//	primary knee R                    primary latency rises above R req/s per instance
+//	app util U | app per-request U    the app metric: a fixed utilisation, or U per req/s per instance
 //	crash after N saves               the process dies: later saves are lost
 //	restart [key=value ...]           a new Scheduler over the same store, reconciled
 //	                                  (with these settings changed, e.g. dry_run=true)
 //	expect key value ...              phase, share, servers, instances, rollbacks,
 //	                                  retired, decision "sub", reason "sub",
 //	                                  forecaster NAME, fallback "sub", bounds "sub", notes "sub",
-//	                                  capacity "N learned|configured"
+//	                                  capacity "N learned|configured", estimate "sub",
+//	                                  size N (persisted pool size), carrying N, signal forecast|reactive,
+//	                                  lead "sub", utilisation U, ready N (servers READY in the LB),
 //	                                  changes N (driver calls + destroys since restart),
 //	                                  saves N, would "sub" (dry-run reconcile report)
 func TestScenarios(t *testing.T) {
@@ -42,14 +48,17 @@ func TestScenarios(t *testing.T) {
 }
 
 type scenario struct {
-	t     *testing.T
-	set   Settings
-	boot  time.Duration
-	price float64
-	prim  int
-	steps []demandStep
-	h     *harness
-	line  string // file:line, for messages
+	t    *testing.T
+	set  Settings
+	boot time.Duration
+	// healthyAfter is how long a new server really takes to pass its
+	// check (default: boot, the provider's claim).
+	healthyAfter time.Duration
+	price        float64
+	prim         int
+	steps        []demandStep
+	h            *harness
+	line         string // file:line, for messages
 }
 
 type demandStep struct {
@@ -95,6 +104,9 @@ func (sc *scenario) harness() *harness {
 	if sc.h == nil {
 		sc.h = newHarness(sc.t, sc.set, sc.demand)
 		sc.h.prov.boot, sc.h.prov.price, sc.h.drv.healthyAfter = sc.boot, sc.price, sc.boot
+		if sc.healthyAfter > 0 {
+			sc.h.drv.healthyAfter = sc.healthyAfter
+		}
 		sc.h.drv.backend("app").serving = sc.prim
 		sc.h.build()
 	}
@@ -121,6 +133,11 @@ func (sc *scenario) do(w []string) error {
 		h := sc.harness()
 		for end := h.now.Add(d); h.now.Before(end); {
 			h.tick()
+			if os.Getenv("SCENARIO_TRACE") != "" { // to write a new scenario
+				st := h.lb()
+				sc.t.Logf("%5s %-12s share %3d servers %d: %s | want %d bounds %v", h.now.Sub(t0), st.Phase, st.Share,
+					len(h.drv.backend("app_shadow").servers), st.Plan.Decision, st.Plan.Reason.Want, st.Plan.Reason.Bounds)
+			}
 		}
 		return nil
 	case "expect":
@@ -156,6 +173,10 @@ func (sc *scenario) inject(w []string) error {
 		return err
 	case "shadow sick":
 		h.drv.sick = true
+	case "primary errors":
+		r, err := strconv.ParseFloat(w[2], 64)
+		h.drv.primaryErr = r
+		return err
 	case "shadow ok":
 		h.drv.sick, h.drv.shadowErr, h.drv.sessions = false, 0, 0
 	case "shadow sessions":
@@ -172,6 +193,22 @@ func (sc *scenario) inject(w []string) error {
 		return err
 	case "driver down", "driver up":
 		h.drv.down = w[1] == "down"
+	case "forecast scale": // a model that misses by this factor
+		f, err := strconv.ParseFloat(w[2], 64)
+		h.model.scale, h.fb.scale = f, f
+		return err
+	case "primary knee":
+		k, err := strconv.ParseFloat(w[2], 64)
+		h.drv.backend("app").knee = k
+		return err
+	case "app util":
+		u, err := strconv.ParseFloat(w[2], 64)
+		h.app.util = u
+		return err
+	case "app per-request":
+		u, err := strconv.ParseFloat(w[2], 64)
+		h.app.perReq, h.app.drv = u, h.drv
+		return err
 	default:
 		return fmt.Errorf("unknown command %q", strings.Join(w, " "))
 	}

@@ -84,6 +84,8 @@ type observation struct {
 	series     inference.Series
 	missing    string // why demand is unknown ("" = known)
 	observed   float64
+	util       float64 // app utilisation now, NaN when unknown
+	appErr     string
 	primary    Rates
 	shadow     Rates
 	primaryN   int

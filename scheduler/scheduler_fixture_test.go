@@ -32,6 +32,10 @@ type fakeBackend struct {
 	errors   float64
 	latency  time.Duration
 	serving  int // fixed count for primaries
+	// knee > 0: latency rises with requests/s per instance above it
+	// (a primary at its capacity limit).
+	knee float64
+	rate float64 // requests/s of the last interval
 }
 
 // fakeDriver is an in-memory load balancer: the harness advances its
@@ -44,6 +48,7 @@ type fakeDriver struct {
 	backends     map[string]*fakeBackend
 	shares       map[string]int
 	shadowErr    float64 // shadow error rate 0..1
+	primaryErr   float64 // primary error rate 0..1
 	sick         bool    // shadow checks fail
 	sessions     int64   // sessions on every shadow server
 	down         bool    // every call fails (HAProxy unreachable)
@@ -173,6 +178,9 @@ func (d *fakeDriver) BackendStats(_ context.Context, backend string) (BackendSta
 	}
 	b := d.backend(backend)
 	st := BackendStats{Requests: int64(b.requests), Errors: int64(b.errors), ResponseTime: b.latency, Serving: b.serving}
+	if rpi := b.rate / float64(max(b.serving, 1)); b.knee > 0 && rpi > b.knee {
+		st.ResponseTime += time.Duration(float64(b.latency) * 10 * (rpi - b.knee) / b.knee)
+	}
 	if strings.HasSuffix(backend, "_shadow") {
 		st.Serving = 0
 		for _, s := range b.servers {
@@ -199,7 +207,11 @@ func (d *fakeDriver) advance(now time.Time, lbs []LBSpec, demand profile) {
 		p, s := d.backend(l.Backend), d.backend(l.ShadowBackend)
 		p.requests += total - shadow
 		s.requests += shadow
+		if dt > 0 {
+			p.rate = (total - shadow) / dt
+		}
 		s.errors += shadow * d.shadowErr
+		p.errors += (total - shadow) * d.primaryErr
 	}
 }
 
@@ -268,6 +280,7 @@ type oracle struct {
 	demand profile
 	fail   bool
 	calls  int
+	scale  float64 // the forecast is the profile × scale (0: × 1)
 }
 
 func (o *oracle) Name() string { return o.name }
@@ -282,6 +295,9 @@ func (o *oracle) Forecast(_ context.Context, series []inference.Series, horizon 
 		f := inference.Forecast{ID: s.ID, Start: s.End(), Step: s.Step, Model: o.name}
 		for k := range horizon {
 			v := o.demand(s.ID, s.End().Add(time.Duration(k)*s.Step))
+			if o.scale > 0 {
+				v *= o.scale
+			}
 			f.P10, f.P50, f.P90 = append(f.P10, 0.6*v), append(f.P50, 0.8*v), append(f.P90, v)
 		}
 		out[i] = f
@@ -321,6 +337,7 @@ type harness struct {
 	fb     *oracle
 	hist   *history
 	store  *crashStore
+	app    *fakeApp
 	sch    *Scheduler
 	err    error // the last RunOnce error
 }
@@ -339,7 +356,7 @@ func testSettings() Settings {
 
 func newHarness(t testing.TB, set Settings, demand profile) *harness {
 	h := &harness{t: t, now: t0, set: set, demand: demand, drv: newFakeDriver(),
-		prov: newFakeProvider(2*time.Minute, 0.1), store: &crashStore{left: -1}}
+		prov: newFakeProvider(2*time.Minute, 0.1), store: &crashStore{left: -1}, app: &fakeApp{util: math.NaN()}}
 	h.drv.healthyAfter = h.prov.boot
 	h.model = &oracle{name: "model", demand: demand}
 	h.fb = &oracle{name: "fallback", demand: demand}
@@ -353,7 +370,7 @@ func newHarness(t testing.TB, set Settings, demand profile) *harness {
 
 // build makes a fresh Scheduler over the same fakes (a restart).
 func (h *harness) build() {
-	sch, err := New(h.set, Deps{Forecaster: h.model, Fallback: h.fb, History: h.hist, Driver: h.drv,
+	sch, err := New(h.set, Deps{Forecaster: h.model, Fallback: h.fb, History: h.hist, Driver: h.drv, App: h.app,
 		Providers: map[string]Provider{"local": h.prov}, Store: h.store})
 	if err != nil {
 		h.t.Fatal(err)
@@ -408,4 +425,23 @@ func (c *crashStore) Save(ctx context.Context, s State) error {
 		c.left--
 	}
 	return c.MemStore.Save(ctx, s)
+}
+
+// fakeApp is an app metric: a utilisation set by the test (NaN: none), or
+// busy × the primary's requests per instance when perReq is set.
+type fakeApp struct {
+	mu     sync.Mutex
+	util   float64
+	perReq float64 // utilisation per req/s of one instance
+	drv    *fakeDriver
+}
+
+func (a *fakeApp) Utilisation(context.Context, string, time.Time) (float64, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.perReq > 0 && a.drv != nil {
+		b := a.drv.backend("app")
+		return math.Min(1, a.perReq*b.rate/float64(max(b.serving, 1))), nil
+	}
+	return a.util, nil
 }

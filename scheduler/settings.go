@@ -19,6 +19,9 @@ type LBSpec struct {
 	MaxInstances int
 	Warmup       time.Duration // healthy warm-up before a pool is Ready
 	Events       []Event
+	// TargetUtilisation overrides the learner's for this LB's app (0:
+	// the learner's default).
+	TargetUtilisation float64
 }
 
 // Policy bounds every action (the [policy] section of the configuration;
@@ -125,8 +128,11 @@ type Deps struct {
 	// Forecaster is the primary model; nil means the fallback only.
 	Forecaster Forecaster
 	// Fallback takes over after MaxFailures (KEDA style); required.
-	Fallback  Forecaster
-	History   History
+	Fallback Forecaster
+	History  History
+	// App gives the utilisation that capacity per instance is learned
+	// from; nil: learned from latency and throughput alone.
+	App       AppMetrics
 	Driver    Driver
 	Providers map[string]Provider // by name, as LBSpec.Provider
 	Store     StateStore

@@ -44,6 +44,15 @@ type LBState struct {
 	LastFailedAt time.Time `json:"last_failed_at,omitzero"`
 	// Capacity holds the learner's recent healthy per-instance throughput.
 	Capacity []float64 `json:"capacity,omitempty"`
+	// Behaviour holds recent (requests per instance, latency, errors,
+	// utilisation) samples of the primary: what capacity is learned from.
+	Behaviour []Sample `json:"behaviour,omitempty"`
+	// Leads holds measured boot and warm-up times of this LB's pools.
+	Leads []Lead `json:"leads,omitempty"`
+	// Recs are the pool sizes asked over the scale-down window, newest
+	// last: a pool shrinks only to the largest of them (HPA's
+	// stabilisation window).
+	Recs []Rec `json:"recs,omitempty"`
 	// Retired counts pools closed normally, RolledBack pools rolled back.
 	Retired    int `json:"retired"`
 	RolledBack int `json:"rolled_back"`
@@ -80,11 +89,44 @@ type Pool struct {
 	DrainedAt time.Time `json:"drained_at,omitzero"`
 	// Reason is why the pool is rolling back (or was retired).
 	Reason string `json:"reason,omitempty"`
+	// Next numbers the next server added (names stay unique after a
+	// shrink); 0 in a state written before resizing existed.
+	Next int `json:"next,omitempty"`
+	// Resize is the grow or shrink in progress, nil when none.
+	Resize *Resize `json:"resize,omitempty"`
+	// HealthyAt is when the pool's first servers passed their checks.
+	HealthyAt time.Time `json:"healthy_at,omitzero"`
+}
+
+// Resize is one grow or shrink of a serving pool. A grow appends Delta
+// members (instances, then MAINT servers) that take traffic only once
+// their checks pass and count toward the pool's share only after a full
+// warm-up; a shrink takes the Delta newest servers out of the share, drains
+// them and retires them. The members concerned are always the last Delta
+// of the pool's Size.
+type Resize struct {
+	Grow  bool      `json:"grow"`
+	Delta int       `json:"delta"`
+	Since time.Time `json:"since"`
+	// Ready: grow, the new servers passed their checks and were set ready.
+	Ready      bool          `json:"ready,omitempty"`
+	ReadyAt    time.Time     `json:"ready_at,omitzero"`
+	HealthyFor time.Duration `json:"healthy_for,omitempty"`
+	// DrainedAt: shrink, the leaving servers were set to drain.
+	DrainedAt time.Time `json:"drained_at,omitzero"`
 }
 
 // serverName is the name of the pool's i-th server in the shadow backend;
 // the prefix lets reconcile recognise servers the scheduler owns.
 func (p *Pool) serverName(i int) string { return fmt.Sprintf("%s-%d", p.ID, i) }
+
+// nextName hands out the next server name; a pool from an older state
+// (Next 0) never shrank, so its servers are numbered 0..len-1.
+func (p *Pool) nextName() string {
+	p.Next = max(p.Next, len(p.Servers))
+	p.Next++
+	return p.serverName(p.Next - 1)
+}
 
 // ServerPrefix starts the name of every server and pool the scheduler owns.
 const ServerPrefix = "ssp-"
@@ -116,10 +158,17 @@ func (s State) clone() State {
 	for k, v := range s.LBs {
 		c := *v
 		c.Capacity = append([]float64(nil), v.Capacity...)
+		c.Behaviour = append([]Sample(nil), v.Behaviour...)
+		c.Leads = append([]Lead(nil), v.Leads...)
+		c.Recs = append([]Rec(nil), v.Recs...)
 		if v.Pool != nil {
 			p := *v.Pool
 			p.Instances = append([]Instance(nil), v.Pool.Instances...)
 			p.Servers = append([]string(nil), v.Pool.Servers...)
+			if v.Pool.Resize != nil {
+				r := *v.Pool.Resize
+				p.Resize = &r
+			}
 			c.Pool = &p
 		}
 		out.LBs[k] = &c

@@ -70,10 +70,26 @@ func (s *Scheduler) dt(now time.Time) time.Duration {
 // observe reads demand history and backend stats for every LB.
 func (s *Scheduler) observe(ctx context.Context, now time.Time, obs map[string]*observation) {
 	for _, l := range s.set.LBs {
-		o := &observation{observed: math.NaN()}
+		o := &observation{observed: math.NaN(), util: math.NaN()}
 		obs[l.Name] = o
 		s.observeDemand(ctx, now, l, o)
+		s.observeApp(ctx, now, l, o)
 		s.observeStats(ctx, now, l, o)
+	}
+}
+
+// observeApp reads the LB's application utilisation, when it has an app
+// metric: one input of the capacity estimate.
+func (s *Scheduler) observeApp(ctx context.Context, now time.Time, l LBSpec, o *observation) {
+	if s.deps.App == nil || l.Capacity > 0 {
+		return
+	}
+	u, err := s.deps.App.Utilisation(ctx, l.Name, now)
+	switch {
+	case err != nil:
+		o.appErr = fmt.Sprintf("app metric: %v", err)
+	case !math.IsNaN(u) && !math.IsInf(u, 0) && u >= 0:
+		o.util = u
 	}
 }
 
@@ -111,6 +127,7 @@ func (s *Scheduler) observeStats(ctx context.Context, now time.Time, l LBSpec, o
 	st := s.state.lb(l.Name)
 	if l.Capacity <= 0 {
 		st.Capacity = s.set.Learner.Observe(st.Capacity, o.primary)
+		st.Behaviour = s.set.Learner.ObserveBehaviour(st.Behaviour, o.primary, o.util)
 	}
 	if st.Pool != nil {
 		servers, err := s.deps.Driver.ListServers(ctx, l.ShadowBackend)
@@ -125,27 +142,54 @@ func (s *Scheduler) observeStats(ctx context.Context, now time.Time, l LBSpec, o
 func (s *Scheduler) plan(now time.Time, obs map[string]*observation, plans map[string]*Plan) {
 	for _, l := range s.set.LBs {
 		o, st := obs[l.Name], s.state.lb(l.Name)
-		capacity, source := l.Capacity, "configured"
-		if capacity <= 0 {
-			capacity, source = s.set.Learner.Estimate(st.Capacity), "learned"
-		}
-		p := &Plan{LB: l.Name, At: now, Current: o.primaryN, Reason: Reason{Capacity: capacity, CapacitySource: source}}
-		if o.forecast != nil && capacity > 0 {
+		est := s.capacity(l, st)
+		p := &Plan{LB: l.Name, At: now, Current: o.primaryN, Reason: Reason{Capacity: est.Capacity, CapacitySource: est.Method}}
+		if o.forecast != nil && est.Capacity > 0 {
+			lead, leadSrc := s.provisionLead(l, st)
 			*p = MakePlan(PlanInput{
 				LB: l.Name, Now: now, Forecast: *o.forecast, Quantile: s.set.Quantile,
-				Capacity: capacity, CapacitySource: source, Headroom: s.set.Policy.Headroom,
-				Events: l.Events, ProvisionLead: s.provisionLead(l), CutoverLead: s.cutoverLead(),
-				Primary: o.primaryN, Pool: poolSize(st.Pool),
+				Capacity: est.Capacity, CapacitySource: sourceOf(est), Headroom: s.set.Policy.Headroom,
+				Events: l.Events, ProvisionLead: lead, Lead: leadSrc, CutoverLead: s.cutoverLead(),
+				GrowLead: lead - s.cutoverLead(),
+				Primary:  o.primaryN, Pool: poolSize(st.Pool), Observed: o.observed,
 			})
 			p.Reason.Forecaster, p.Reason.Fallback = o.forecastBy, o.fallback
+		}
+		p.Reason.CapacitySource = sourceOf(est)
+		if est.Method != "configured" {
+			p.Reason.Estimate = est.String()
 		}
 		if !math.IsNaN(o.observed) {
 			v := o.observed
 			p.Reason.Observed = &v
 		}
-		s.notes(p, o, capacity)
+		if !math.IsNaN(o.util) {
+			v := o.util
+			p.Reason.Utilisation = &v
+		}
+		s.notes(p, o, est.Capacity)
 		plans[l.Name] = p
 	}
+}
+
+// capacity is the configured capacity per instance, or the one learned
+// from the primary's behaviour.
+func (s *Scheduler) capacity(l LBSpec, st *LBState) Estimate {
+	if l.Capacity > 0 {
+		return Estimate{Capacity: l.Capacity, Method: "configured", Confidence: 1}
+	}
+	ln := s.set.Learner
+	if l.TargetUtilisation > 0 {
+		ln.TargetUtilisation = l.TargetUtilisation
+	}
+	return ln.Learn(st.Behaviour, st.Capacity)
+}
+
+func sourceOf(e Estimate) string {
+	if e.Method == "configured" {
+		return e.Method
+	}
+	return "learned"
 }
 
 func (s *Scheduler) notes(p *Plan, o *observation, capacity float64) {
@@ -156,22 +200,15 @@ func (s *Scheduler) notes(p *Plan, o *observation, capacity float64) {
 	if o.statsErr != "" {
 		add(o.statsErr)
 	}
+	if o.appErr != "" {
+		add(o.appErr)
+	}
 	if o.forecast == nil {
 		add("no forecast: " + o.fallback)
 	}
 	if capacity <= 0 {
 		add("capacity per instance unknown (nothing learned yet)")
 	}
-}
-
-// provisionLead is how far ahead a new pool is planned: boot + warm-up +
-// the cutover, plus one tick because health is only seen at a tick.
-func (s *Scheduler) provisionLead(l LBSpec) time.Duration {
-	boot := time.Duration(0)
-	if p := s.deps.Providers[l.Provider]; p != nil {
-		boot = p.BootTime()
-	}
-	return boot + l.Warmup + s.cutoverLead() + s.set.Tick
 }
 
 // cutoverLead is how long a cutover takes: one tick per step, plus one.

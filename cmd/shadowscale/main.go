@@ -31,6 +31,7 @@ func commands() map[string]command {
 		"serve":    {"run the service: collect, forecast, pre-warm (serve --config FILE.ini)", runServe},
 		"export":   {"write an LB's request rate from the metrics store as a trace CSV", runExport},
 		"model":    {"list, show or validate models (model list|show|validate PATH)", runModel},
+		"backtest": {"replay a trace through reactive, predictive and oracle scaling", runBacktest},
 		"demo":     {"the whole product on this machine: predictive against reactive on a real HAProxy", runDemo},
 	}
 }

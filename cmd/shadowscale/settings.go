@@ -19,7 +19,7 @@ func schedulerSettings(c config.Config) scheduler.Settings {
 		s.LBs = append(s.LBs, scheduler.LBSpec{
 			Name: name, Backend: l.Backend, ShadowBackend: l.ShadowBackend, Provider: l.Provider,
 			Capacity: l.CapacityPerInstance, MinInstances: l.MinInstances, MaxInstances: l.MaxInstances,
-			Warmup: c.Providers[l.Provider].WarmupTime,
+			Warmup: c.Providers[l.Provider].WarmupTime, TargetUtilisation: l.TargetUtilisation,
 		})
 	}
 	if c.Policy.Mode == "reactive" {

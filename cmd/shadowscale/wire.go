@@ -138,6 +138,9 @@ func schedulerDeps(cfg config.Config, store metrics.Store, log *slog.Logger) (sc
 	if primary != nil {
 		deps.Forecaster = primary
 	}
+	if app := newAppUtilisation(cfg, store); app != nil {
+		deps.App = app
+	}
 	return deps, name, nil
 }
 
