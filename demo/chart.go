@@ -15,9 +15,9 @@ import (
 var (
 	demandColor   = color.RGBA{R: 30, G: 30, B: 30, A: 255}
 	capacityColor = color.RGBA{R: 20, G: 110, B: 200, A: 255}
-	bandColor     = color.RGBA{R: 250, G: 160, B: 40, A: 90}
+	bandColor     = color.NRGBA{R: 250, G: 160, B: 40, A: 90}
 	p99Color      = color.RGBA{R: 200, G: 40, B: 40, A: 255}
-	peakColor     = color.RGBA{R: 120, G: 120, B: 120, A: 60}
+	peakColor     = color.NRGBA{R: 120, G: 120, B: 120, A: 40}
 )
 
 // drawChart writes a PNG with one row per run: on the left demand, the

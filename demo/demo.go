@@ -57,7 +57,7 @@ type Config struct {
 func (c Config) Defaults() Config {
 	def := Config{Duration: 4 * time.Minute, Peak: 280, Policies: []string{"predictive", "reactive"},
 		Capacity: 60, Primaries: 2, MaxPool: 5, Delay: 25 * time.Millisecond, Concurrency: 2,
-		ColdFor: 5 * time.Second, ColdReqs: 30, ColdDelay: 80 * time.Millisecond, ColdErrors: 0.1,
+		ColdFor: 6 * time.Second, ColdReqs: 0, ColdDelay: 80 * time.Millisecond, ColdErrors: 0.1,
 		Boot: 2 * time.Second, Warmup: 8 * time.Second, HistoryDays: 3, OutDir: "out/demo"}
 	if c.Duration == 0 {
 		c.Duration = def.Duration

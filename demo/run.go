@@ -103,7 +103,7 @@ mode = %[6]s
 headroom = 0.2
 max_prewarmed = %[7]d
 cooldown = 3s
-scale_down_after = 10s
+scale_down_after = 20s
 cutover_steps = 25,50,75,100
 
 [provider.pool]

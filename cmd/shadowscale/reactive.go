@@ -14,12 +14,15 @@ const reactiveTarget = 0.7
 
 // reactiveSettings turns the scheduler into target tracking on the load
 // now: capacity for the current demand at 70 % utilisation (headroom
-// 1/0.7 − 1), no warm-up (healthy instances take their share at once, cold)
-// and the whole share in one cutover step. The scale-down stabilisation is
-// scale_down_after, as configured.
+// 1/0.7 − 1), no warm-up (healthy instances take their share at once, cold),
+// the whole share in one cutover step, and no traffic gate: like a
+// Kubernetes readiness probe, only the health check keeps an instance out
+// (a target tracker does not roll back on its instances' error rate). The
+// scale-down stabilisation is scale_down_after, as configured.
 func reactiveSettings(s scheduler.Settings) scheduler.Settings {
 	s.Policy.Headroom = 1/reactiveTarget - 1
 	s.Policy.CutoverSteps = []int{100}
+	s.Gate.ErrRateSlack, s.Gate.FailErrRate, s.Gate.LatencyRatio = 1, 2, 1e6
 	lbs := make([]scheduler.LBSpec, len(s.LBs))
 	for i, l := range s.LBs {
 		l.Warmup = 0
