@@ -128,6 +128,10 @@ type HAProxy struct {
 // Policy is the [policy] section: the bounds on every action.
 // Warm-up shares are percent of live traffic.
 type Policy struct {
+	// Mode is predictive (forecast, pre-warmed shadow pools) or reactive
+	// (target tracking on current load, cold instances: what HPA and
+	// cloud autoscalers do, to run beside them or compare).
+	Mode               string
 	Headroom           float64
 	MaxPoolsPerLB      int
 	MinPoolsPerLB      int
@@ -215,6 +219,7 @@ func Default() Config {
 		InfluxDB: InfluxDB{Timeout: 10 * time.Second, BatchSize: 1000},
 		HAProxy:  HAProxy{Driver: "runtime", Timeout: 5 * time.Second},
 		Policy: Policy{
+			Mode:               "predictive",
 			Headroom:           0.2,
 			MaxPoolsPerLB:      1,
 			MaxPrewarmed:       10,

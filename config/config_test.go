@@ -34,7 +34,7 @@ func TestLoadGood(t *testing.T) {
 			ConfigFiles: []string{"a/haproxy.cfg", "b/haproxy.cfg"}, MapFiles: []string{"state/shadow.map"},
 			StateFiles: []string{"a/server-state", "b/server-state"}, DataplaneURLs: []string{"http://127.0.0.1:5555", "https://lb2:5555"},
 			DataplaneUser: "admin", DataplanePassword: "secret", Timeout: 2 * time.Second},
-		Policy: Policy{Headroom: 0.5, MaxPoolsPerLB: 1, MinPoolsPerLB: 1, MaxPrewarmed: 4, MaxCostPerHour: 12.5,
+		Policy: Policy{Mode: "predictive", Headroom: 0.5, MaxPoolsPerLB: 1, MinPoolsPerLB: 1, MaxPrewarmed: 4, MaxCostPerHour: 12.5,
 			Cooldown: 0, WarmupShareInitial: 2, WarmupShareMin: 1, WarmupShareMax: 3,
 			CutoverSteps: []int{10, 50, 100}, ScaleDownAfter: 15 * time.Minute},
 		HA:       defaultHA(),
@@ -70,6 +70,7 @@ func TestLoadGood(t *testing.T) {
 
 // badFiles maps each testdata/<name>.bad.ini to a substring of its error.
 var badFiles = map[string]string{
+	"policy_mode":                    `[policy] mode: must be predictive or reactive, got "hpa"`,
 	"ha_embedded_store":              "[ha] etcd_endpoints: replicas must share the metrics store",
 	"ha_prefix":                      "[ha] election_prefix: must start and end with '/'",
 	"ha_ttl":                         "[ha] lease_ttl: must be whole seconds, at least 2s",

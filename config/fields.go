@@ -107,6 +107,7 @@ func haproxyFields(h *HAProxy) []field {
 
 func policyFields(p *Policy) []field {
 	return []field{
+		{"mode", str(&p.Mode)},
 		{"headroom", number(&p.Headroom)},
 		{"max_pools_per_lb", integer(&p.MaxPoolsPerLB)},
 		{"min_pools_per_lb", integer(&p.MinPoolsPerLB)},

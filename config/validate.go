@@ -198,6 +198,8 @@ func repeated(xs []string) string {
 func (p Policy) validate() error {
 	const sec = "policy"
 	switch {
+	case p.Mode != "predictive" && p.Mode != "reactive":
+		return bad(sec, "mode", "must be predictive or reactive, got %q", p.Mode)
 	case !(p.Headroom >= 0 && p.Headroom <= 10):
 		return bad(sec, "headroom", "must be between 0 and 10, got %g", p.Headroom)
 	case p.MaxPoolsPerLB < 0 || p.MaxPoolsPerLB > 1:

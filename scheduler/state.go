@@ -139,6 +139,11 @@ func poolID(lb string, seq int) string { return fmt.Sprintf("%s%s-%d", ServerPre
 func (p *Pool) enter(ph Phase, now time.Time) {
 	p.Phase, p.Since = ph, now
 	p.GateFailures, p.Step = 0, 0
+	if ph == Ready {
+		// The warm-up is done: what the instances did while cold judged
+		// the warm-up; the warm pool starts a fresh window.
+		p.Evidence = nil
+	}
 }
 
 // lb returns the state of lb, creating it.

@@ -1,13 +1,10 @@
 #!/usr/bin/env bash
-# The demo, until the full pipeline demo lands: rolling-origin evaluation of
-# every forecaster on real traffic traces, printed as tables.
+# The demo: the whole product on this machine (shadowscale demo): a real
+# HAProxy, cold-starting app instances, one day of a real trace replayed in
+# minutes, serve predictive then reactive; a side-by-side table, a JSON
+# summary and a chart in out/demo/. DEMO_DURATION shortens it (e.g. 90s).
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
-traces=${SHADOWSCALE_TRACES:-$root/../shared/data/traces}
-bin=$root/bin/shadowscale
-for t in nab_elb_request_count_8c0756 ita_nasa_http_requests_per_minute nab_nyc_taxi; do
-  f="$traces/$t.csv"
-  [ -f "$f" ] || { echo "demo: trace $f is missing" >&2; exit 1; }
-  "$bin" eval --trace "$f" --horizon 30m
-  echo
-done
+cd "$root"
+export SHADOWSCALE_TRACES=${SHADOWSCALE_TRACES:-$root/../shared/data/traces}
+exec "$root/bin/shadowscale" demo --out "$root/out/demo" "$@"

@@ -32,6 +32,7 @@ func commands() map[string]command {
 		"export":   {"write an LB's request rate from the metrics store as a trace CSV", runExport},
 		"model":    {"the model registry (model list|show|validate PATH, model promote [PATH]|rollback|history)", runModel},
 		"backtest": {"replay a trace through reactive, predictive and oracle scaling", runBacktest},
+		"demo":     {"the whole product on this machine: predictive against reactive on a real HAProxy", runDemo},
 		// Clients of a running serve (client.go).
 		"status":      {"show a running serve's load balancers (status [--url URL | --config FILE.ini])", runStatus},
 		"pause":       {"stop acting on a load balancer (pause LB)", lbCommand("pause", "pause", noBody)},

@@ -22,6 +22,9 @@ func schedulerSettings(c config.Config) scheduler.Settings {
 			Warmup: c.Providers[l.Provider].WarmupTime, TargetUtilisation: l.TargetUtilisation,
 		})
 	}
+	if c.Policy.Mode == "reactive" {
+		s = reactiveSettings(s)
+	}
 	return s
 }
 

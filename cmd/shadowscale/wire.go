@@ -77,6 +77,12 @@ func (svc *service) build(ctx context.Context, cfg config.Config, log *slog.Logg
 	if err != nil {
 		return err
 	}
+	if cfg.Policy.Mode == "reactive" {
+		if c, ok := deps.Forecaster.(interface{ Close() error }); ok {
+			c.Close()
+		}
+		deps.Forecaster, deps.Fallback, name = nil, currentLoad{}, "reactive (target tracking at 70 %)"
+	}
 	if c, ok := deps.Forecaster.(interface{ Close() error }); ok {
 		svc.closers = append(svc.closers, c.Close)
 	}

@@ -10,6 +10,9 @@ import (
 // spend the service time, failing as the cold start or the fault says.
 func (a *App) work(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("X-Instance", a.cfg.Name)
+	if a.Cold() {
+		w.Header().Set("X-Cold", "1") // clients can count what cold instances served
+	}
 	fault := a.currentFault()
 	if fault.Mode == "down" {
 		a.errs.Add(1)

@@ -35,6 +35,21 @@ type Config struct {
 	Timeout time.Duration
 	// CountHeader, when set, counts responses by the value of this header.
 	CountHeader string
+	// RateAt, when set, replaces Rate: the request rate (req/s) at each
+	// moment of the run, for replaying a traffic trace.
+	RateAt func(elapsed time.Duration) float64
+	// Observe, when set, is called with every request's outcome (from the
+	// workers, concurrently).
+	Observe func(Outcome)
+}
+
+// Outcome is one request as the client saw it.
+type Outcome struct {
+	Start   time.Time
+	Latency time.Duration
+	Kind    string // "" when OK, else a Kind* constant
+	Header  string // the CountHeader value of a successful response
+	Cold    bool   // the response carried X-Cold (a cold instance served it)
 }
 
 // Result is what the clients saw.
@@ -153,7 +168,11 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 		go func() {
 			defer wg.Done()
 			for range jobs {
-				rec.add(do(client, cfg.Target, cfg.CountHeader))
+				o := do(client, cfg.Target, cfg.CountHeader)
+				rec.add(o)
+				if cfg.Observe != nil {
+					cfg.Observe(o.public())
+				}
 			}
 		}()
 	}
@@ -168,9 +187,14 @@ func Run(ctx context.Context, cfg Config) (Result, error) {
 // are busy it blocks, so an overloaded target slows the generator down
 // rather than piling up goroutines.
 func dispatch(ctx context.Context, cfg Config, start time.Time, jobs chan<- struct{}) {
+	due := start
 	for i := 0; cfg.MaxRequests == 0 || i < cfg.MaxRequests; i++ {
-		if cfg.Rate > 0 {
-			due := start.Add(time.Duration(float64(i) / cfg.Rate * float64(time.Second)))
+		if cfg.RateAt != nil {
+			due = nextDue(due, start, cfg.RateAt)
+		} else if cfg.Rate > 0 {
+			due = start.Add(time.Duration(float64(i) / cfg.Rate * float64(time.Second)))
+		}
+		if cfg.Rate > 0 || cfg.RateAt != nil {
 			if d := time.Until(due); d > 0 {
 				t := time.NewTimer(d)
 				select {
@@ -189,21 +213,41 @@ func dispatch(ctx context.Context, cfg Config, start time.Time, jobs chan<- stru
 	}
 }
 
+// nextDue is when the request after one due at prev is due under a varying
+// rate; where the rate is zero it looks ahead in 100ms steps (a minute at
+// most: the run's context ends a longer silence) until traffic resumes.
+func nextDue(prev, start time.Time, rateAt func(time.Duration) float64) time.Time {
+	t := prev
+	for range 600 {
+		if r := rateAt(t.Sub(start)); r > 0 {
+			return t.Add(time.Duration(float64(time.Second) / r))
+		}
+		t = t.Add(100 * time.Millisecond)
+	}
+	return t
+}
+
 type outcome struct {
+	start   time.Time
 	latency time.Duration
 	kind    string // "" when OK
 	header  string
+	cold    bool
+}
+
+func (o outcome) public() Outcome {
+	return Outcome{Start: o.start, Latency: o.latency, Kind: o.kind, Header: o.header, Cold: o.cold}
 }
 
 func do(client *http.Client, target, countHeader string) outcome {
 	t0 := time.Now()
 	resp, err := client.Get(target)
 	if err != nil {
-		return outcome{latency: time.Since(t0), kind: Classify(err)}
+		return outcome{start: t0, latency: time.Since(t0), kind: Classify(err)}
 	}
 	_, err = io.Copy(io.Discard, resp.Body)
 	resp.Body.Close()
-	o := outcome{latency: time.Since(t0)}
+	o := outcome{start: t0, latency: time.Since(t0), cold: resp.Header.Get("X-Cold") != ""}
 	switch {
 	case err != nil:
 		o.kind = Classify(err)

@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -144,5 +145,42 @@ func TestClassify(t *testing.T) {
 		if got := Classify(tt.err); got != tt.want {
 			t.Errorf("Classify(%v) = %s, want %s", tt.err, got, tt.want)
 		}
+	}
+}
+
+// A varying rate (a replayed trace) sends what the schedule says: 200 req/s
+// for the first half second, then nothing; every request is observed, and
+// responses from a cold instance are marked.
+func TestRunRateAtAndObserve(t *testing.T) {
+	in, err := demoapp.Start(demoapp.Config{Name: "a", ColdFor: time.Hour}, "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Kill()
+	var mu sync.Mutex
+	var seen, cold int
+	res, err := Run(context.Background(), Config{Target: "http://" + in.Addr + "/", Duration: time.Second,
+		RateAt: func(e time.Duration) float64 {
+			if e < 500*time.Millisecond {
+				return 200
+			}
+			return 0
+		},
+		Observe: func(o Outcome) {
+			mu.Lock()
+			defer mu.Unlock()
+			seen++
+			if o.Cold {
+				cold++
+			}
+		}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.Requests < 60 || res.Requests > 110 {
+		t.Errorf("%d requests, want about 100 (200 req/s for 0.5s)", res.Requests)
+	}
+	if seen != res.Requests || cold != res.OK {
+		t.Errorf("observed %d (cold %d) of %d requests (%d ok)", seen, cold, res.Requests, res.OK)
 	}
 }
