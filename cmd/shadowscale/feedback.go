@@ -20,7 +20,8 @@ import (
 // schedule retrain on production traffic.
 func (svc *service) wireFeedback(cfg config.Config, store metrics.Store, deps *scheduler.Deps, log *slog.Logger) error {
 	fc := cfg.Feedback
-	if !fc.Enabled {
+	if !fc.Enabled || cfg.Policy.Mode == "reactive" {
+		// A reactive policy does not forecast: nothing to learn from.
 		return nil
 	}
 	opt := feedbackOptions(fc)
