@@ -109,7 +109,7 @@ func (svc *service) build(ctx context.Context, cfg config.Config, log *slog.Logg
 	if err := checkBackends(ctx, cfg, perNode{fleet}); err != nil {
 		return err
 	}
-	deps.Driver = adapt.Driver{Fleet: fleet}
+	deps.Driver = adapt.Driver{Fleet: fleet, SlowStart: slowStart(cfg)}
 	svc.forecaster = name
 	svc.collector = collect.New(store, collectTargets(cfg, fleet), time.Now, log)
 	if cfg.HA.Enabled() {
@@ -178,6 +178,21 @@ func buildProviders(cfg config.Config, records func(name string) provision.Recor
 		providers[pname] = adapt.Provider{P: p}
 	}
 	return providers, nil
+}
+
+// slowStart is the weight ramp of added servers: with the predictive
+// policy, the longest warm-up of the providers (a grown pool's new server
+// warms on a rising part of the traffic); the reactive policy adds servers
+// that take their share at once, cold, as a target tracker's do.
+func slowStart(cfg config.Config) time.Duration {
+	if cfg.Policy.Mode == "reactive" {
+		return 0
+	}
+	var d time.Duration
+	for _, p := range cfg.Providers {
+		d = max(d, p.WarmupTime)
+	}
+	return d
 }
 
 // noRecords checks a provider's configuration without touching a record.

@@ -28,6 +28,10 @@ type Driver struct {
 	// CheckInter is the health-check interval of added servers (default
 	// the runtime driver's, 1s).
 	CheckInter time.Duration
+	// SlowStart ramps an added server's weight up from 0 over this long
+	// once it is ready (HAProxy's slowstart): a server that joins a pool
+	// already carrying traffic takes its part gradually, not cold at once.
+	SlowStart time.Duration
 }
 
 var _ scheduler.Driver = Driver{}
@@ -61,7 +65,7 @@ func (d Driver) AddServer(ctx context.Context, backend string, s scheduler.Serve
 	if err != nil {
 		return fmt.Errorf("add server %s: port %q: %w", s.Name, port, err)
 	}
-	if err := d.Fleet.AddServer(ctx, backend, haproxy.ServerSpec{Name: s.Name, Addr: host, Port: p, CheckInter: d.CheckInter}); err != nil {
+	if err := d.Fleet.AddServer(ctx, backend, haproxy.ServerSpec{Name: s.Name, Addr: host, Port: p, CheckInter: d.CheckInter, SlowStart: d.SlowStart}); err != nil {
 		return err
 	}
 	return d.EnableHealth(ctx, backend, s.Name)
