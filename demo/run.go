@@ -45,6 +45,9 @@ func runPolicy(ctx context.Context, c Config, w *world, rp *replay, policy, dir 
 	if err := srv.waitLog(ctx, `"msg":"serving"`, time.Minute); err != nil {
 		return nil, err
 	}
+	if addr, err := os.ReadFile(filepath.Join(st, "api.addr")); err == nil && c.Progress != nil {
+		fmt.Fprintf(c.Progress, "%s: status page http://%s/ while it runs\n", policy, strings.TrimSpace(string(addr)))
+	}
 	m := newMeasure(len(rp.Rate))
 	res, err := replayLoad(ctx, c, w, rp, st, srv, m, policy)
 	res.Policy = policy
