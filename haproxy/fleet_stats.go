@@ -61,18 +61,11 @@ func mergeRows(all []Stats, rows func(Stats) []StatRow) []StatRow {
 	return out
 }
 
-// add sums b into a; a status that is not UP on some node wins, so a
-// server counts as up only when it is up on every node.
-func (a *StatRow) add(b StatRow) {
-	if strings.HasPrefix(a.Status, "UP") && !strings.HasPrefix(b.Status, "UP") {
-		a.Status, a.CheckStatus, a.CheckDesc = b.Status, b.CheckStatus, b.CheckDesc
-	}
-	a.Sessions += b.Sessions
-	a.Queue += b.Queue
+// AddCounters adds b's cumulative counters to a (across nodes, or across
+// a reload that reset them).
+func (a *StatRow) AddCounters(b StatRow) {
 	a.SessionsTotal += b.SessionsTotal
 	a.Requests += b.Requests
-	a.Rate += b.Rate
-	a.ReqRate += b.ReqRate
 	a.Hrsp2xx += b.Hrsp2xx
 	a.Hrsp4xx += b.Hrsp4xx
 	a.Hrsp5xx += b.Hrsp5xx
@@ -81,6 +74,19 @@ func (a *StatRow) add(b StatRow) {
 	a.ReqErrors += b.ReqErrors
 	a.Retries += b.Retries
 	a.Redispatches += b.Redispatches
+}
+
+// add sums b into a; a status that is not UP on some node wins, so a
+// server counts as up only when it is up on every node.
+func (a *StatRow) add(b StatRow) {
+	if strings.HasPrefix(a.Status, "UP") && !strings.HasPrefix(b.Status, "UP") {
+		a.Status, a.CheckStatus, a.CheckDesc = b.Status, b.CheckStatus, b.CheckDesc
+	}
+	a.Sessions += b.Sessions
+	a.Queue += b.Queue
+	a.Rate += b.Rate
+	a.ReqRate += b.ReqRate
+	a.AddCounters(b)
 	a.QueueTimeMs += b.QueueTimeMs
 	a.ConnectTimeMs += b.ConnectTimeMs
 	a.ResponseTimeMs += b.ResponseTimeMs

@@ -34,26 +34,12 @@ func (c *counters) adjust(st *haproxy.Stats) {
 			k := rowKey{r.Type, r.Proxy, r.Server}
 			rc := c.rows[k]
 			if r.Requests < rc.last.Requests || r.SessionsTotal < rc.last.SessionsTotal {
-				addCounters(&rc.offset, rc.last)
+				rc.offset.AddCounters(rc.last)
 			}
 			rc.last = *r
-			addCounters(r, rc.offset)
+			r.AddCounters(rc.offset)
 			seen[k] = rc
 		}
 	}
 	c.rows = seen
-}
-
-// addCounters adds b's cumulative counters to a.
-func addCounters(a *haproxy.StatRow, b haproxy.StatRow) {
-	a.SessionsTotal += b.SessionsTotal
-	a.Requests += b.Requests
-	a.Hrsp2xx += b.Hrsp2xx
-	a.Hrsp4xx += b.Hrsp4xx
-	a.Hrsp5xx += b.Hrsp5xx
-	a.ConnErrors += b.ConnErrors
-	a.RespErrors += b.RespErrors
-	a.ReqErrors += b.ReqErrors
-	a.Retries += b.Retries
-	a.Redispatches += b.Redispatches
 }
