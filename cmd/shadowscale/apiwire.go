@@ -106,21 +106,12 @@ func probes(svc *service) []api.Probe {
 // (read-only there), with IDs "file-N".
 func operatorView(cfg config.Config) ([]scheduler.OperatorEvent, error) {
 	var out []scheduler.OperatorEvent
-	for _, name := range cfg.LBNames() {
-		path := cfg.LBs[name].EventsFile
-		if path == "" {
-			continue
+	err := eachEventsFile(cfg, func(name string, evs []events.Event) error {
+		for _, e := range forLB(evs, name) {
+			out = append(out, scheduler.OperatorEvent{ID: fmt.Sprintf("file-%d", len(out)+1), LB: e.LB, Kind: e.Kind,
+				Name: e.Name, Start: e.Start, End: e.End, Lift: e.Lift})
 		}
-		evs, err := events.LoadFile(path)
-		if err != nil {
-			return nil, fmt.Errorf("[lb.%s] events_file: %w", name, err)
-		}
-		for _, e := range evs {
-			if e.LB == name || e.LB == events.All {
-				out = append(out, scheduler.OperatorEvent{ID: fmt.Sprintf("file-%d", len(out)+1), LB: e.LB, Kind: e.Kind,
-					Name: e.Name, Start: e.Start, End: e.End, Lift: e.Lift})
-			}
-		}
-	}
-	return out, nil
+		return nil
+	})
+	return out, err
 }

@@ -272,6 +272,20 @@ func historyStep(cfg config.Config) time.Duration {
 // store (so they are history too) and returns them per LB name.
 func loadEvents(ctx context.Context, cfg config.Config, sink metrics.Sink) (map[string][]scheduler.Event, error) {
 	out := map[string][]scheduler.Event{}
+	err := eachEventsFile(cfg, func(name string, evs []events.Event) error {
+		if err := events.Store(ctx, sink, evs); err != nil {
+			return fmt.Errorf("[lb.%s] store events: %w", name, err)
+		}
+		for _, e := range forLB(evs, name) {
+			out[name] = append(out[name], scheduler.Event{Start: e.Start, End: e.End, Lift: e.Lift})
+		}
+		return nil
+	})
+	return out, err
+}
+
+// eachEventsFile reads each LB's events file and hands its events to f.
+func eachEventsFile(cfg config.Config, f func(lb string, evs []events.Event) error) error {
 	for _, name := range cfg.LBNames() {
 		path := cfg.LBs[name].EventsFile
 		if path == "" {
@@ -279,18 +293,24 @@ func loadEvents(ctx context.Context, cfg config.Config, sink metrics.Sink) (map[
 		}
 		evs, err := events.LoadFile(path)
 		if err != nil {
-			return nil, fmt.Errorf("[lb.%s] events_file: %w", name, err)
+			return fmt.Errorf("[lb.%s] events_file: %w", name, err)
 		}
-		if err := events.Store(ctx, sink, evs); err != nil {
-			return nil, fmt.Errorf("[lb.%s] store events: %w", name, err)
-		}
-		for _, e := range evs {
-			if e.LB == name || e.LB == events.All {
-				out[name] = append(out[name], scheduler.Event{Start: e.Start, End: e.End, Lift: e.Lift})
-			}
+		if err := f(name, evs); err != nil {
+			return err
 		}
 	}
-	return out, nil
+	return nil
+}
+
+// forLB keeps the events that apply to lb.
+func forLB(evs []events.Event, lb string) []events.Event {
+	var out []events.Event
+	for _, e := range evs {
+		if e.LB == lb || e.LB == events.All {
+			out = append(out, e)
+		}
+	}
+	return out
 }
 
 // collectTargets scrapes each LB's primary and shadow backends through the
