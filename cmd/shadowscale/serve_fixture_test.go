@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/shadowscale/shadowscale/internal/freeport"
 
 	"github.com/shadowscale/shadowscale/haproxy/haproxytest"
 	"github.com/shadowscale/shadowscale/internal/demoapp"
@@ -123,11 +122,8 @@ func newServeEnv(t *testing.T) *serveEnv {
 		t.Fatal(err)
 	}
 	t.Cleanup(e.killApps)
-	port, err := freeport.Get()
-	if err != nil {
-		t.Fatal(err)
-	}
-	e.hapCfg = haproxytest.Config{LB: lbName, Port: port, CheckInter: 500 * time.Millisecond}
+	// Port 0: haproxytest picks one and picks again if it is taken first.
+	e.hapCfg = haproxytest.Config{LB: lbName, CheckInter: 500 * time.Millisecond}
 	for _, name := range []string{"p1", "p2"} {
 		in, err := demoapp.Start(demoapp.Config{Name: name, Delay: 2 * time.Millisecond}, "127.0.0.1:0")
 		if err != nil {
@@ -149,6 +145,7 @@ func (e *serveEnv) startHAProxy() {
 		e.t.Fatal(err)
 	}
 	e.hap = h
+	e.hapCfg.Port = h.Port() // a second start keeps the address
 	e.t.Cleanup(func() { h.Stop() })
 	if h.StatsSocket != e.paths.stats || h.MapFile != e.paths.mapFile || h.Config != e.paths.cfg {
 		e.t.Fatalf("haproxytest moved its files: %+v", h.Paths)

@@ -123,6 +123,13 @@ func (o *output) String() string {
 // PID is the master's process id.
 func (h *HAProxy) PID() int { return h.cmd.Process.Pid }
 
+// Port is the frontend's port.
+func (h *HAProxy) Port() int {
+	_, p, _ := net.SplitHostPort(h.Addr)
+	n, _ := strconv.Atoi(p)
+	return n
+}
+
 // URL is the frontend's base URL.
 func (h *HAProxy) URL() string { return "http://" + h.Addr + "/" }
 

@@ -17,3 +17,21 @@ func TestGet(t *testing.T) {
 	}
 	ln.Close()
 }
+
+// TestGetBelowEphemeral: where the kernel's ephemeral range leaves room,
+// ports come from below it, where outgoing connections never land.
+func TestGetBelowEphemeral(t *testing.T) {
+	low := ephemeralLow()
+	if low-floor < 1000 {
+		t.Skipf("%s: ephemeral range starts at %d, no room below it", rangeFile, low)
+	}
+	for range 20 {
+		p, err := Get()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p < floor || p >= low {
+			t.Fatalf("Get() = %d, want in [%d, %d)", p, floor, low)
+		}
+	}
+}
