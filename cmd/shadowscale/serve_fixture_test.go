@@ -13,7 +13,6 @@ import (
 	"testing"
 	"time"
 
-
 	"github.com/shadowscale/shadowscale/haproxy/haproxytest"
 	"github.com/shadowscale/shadowscale/internal/demoapp"
 	"github.com/shadowscale/shadowscale/internal/testenv"
