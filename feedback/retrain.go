@@ -171,7 +171,11 @@ func (r *Retrainer) train(ctx context.Context, args []string) error {
 	defer cancel()
 	name, argv := r.Python, args
 	if r.CPU > 0 {
-		name, argv = "prlimit", append([]string{"--cpu=" + strconv.Itoa(int(r.CPU.Seconds())), "--", r.Python}, args...)
+		// Soft limit at the budget (SIGXCPU, which names the cause), hard
+		// limit a little later (SIGKILL) for a script that ignores it.
+		soft := int(r.CPU.Seconds())
+		limit := fmt.Sprintf("--cpu=%d:%d", soft, soft+5)
+		name, argv = "prlimit", append([]string{limit, "--", r.Python}, args...)
 	}
 	cmd := exec.CommandContext(ctx, name, argv...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
@@ -188,12 +192,23 @@ func (r *Retrainer) train(ctx context.Context, args []string) error {
 	switch {
 	case ctx.Err() == context.DeadlineExceeded:
 		return fmt.Errorf("retrain: timed out after %s: %s", r.Timeout, tail(stderr.String()))
-	case err != nil && r.CPU > 0 && cmd.ProcessState.UserTime()+cmd.ProcessState.SystemTime() >= r.CPU-100*time.Millisecond:
+	case err != nil && r.CPU > 0 && cpuExhausted(cmd.ProcessState, r.CPU):
 		return fmt.Errorf("retrain: CPU budget of %s exhausted (%w): %s", r.CPU, err, tail(stderr.String()))
 	case err != nil:
 		return fmt.Errorf("retrain: %s: %w: %s", filepath.Base(r.Script), err, tail(stderr.String()))
 	}
 	return nil
+}
+
+// cpuExhausted says whether the script stopped on its CPU limit: SIGXCPU,
+// or SIGKILL after using the budget (the hard limit).
+func cpuExhausted(st *os.ProcessState, budget time.Duration) bool {
+	ws, ok := st.Sys().(syscall.WaitStatus)
+	if !ok || !ws.Signaled() {
+		return false
+	}
+	used := st.UserTime() + st.SystemTime()
+	return ws.Signal() == syscall.SIGXCPU || ws.Signal() == syscall.SIGKILL && used >= budget-100*time.Millisecond
 }
 
 // tail is the last line of the script's output, for the error.
