@@ -192,10 +192,18 @@ type iniOpts struct {
 	provider          string // the [provider.pool] body; default local
 	configFile        string // [haproxy] config_file; default HAProxy's
 	model             string // [forecast] model; default none (the fallback alone)
+	forecaster        string // [forecast] forecaster; default serve's (auto)
 	haproxy           string // the [haproxy] body; default the runtime API of e's HAProxy
 	metrics           string // the [metrics] body (and sections after it); default the embedded store
 	extra             string // appended verbatim
 	service           string // appended to [service]
+}
+
+func forecasterKey(name string) string {
+	if name == "" {
+		return ""
+	}
+	return "forecaster = " + name
 }
 
 func (e *serveEnv) writeConfig(o iniOpts) {
@@ -230,6 +238,7 @@ log_level = info
 
 [forecast]
 model = %s
+%s
 fallback = seasonal-naive
 horizon = 30s
 history = 10m
@@ -257,7 +266,7 @@ provider = pool
 capacity_per_instance = 100
 max_instances = 2
 events_file = %s
-%s`, e.stateDir, o.service, o.model, o.metrics, o.haproxy,
+%s`, e.stateDir, o.service, o.model, forecasterKey(o.forecaster), o.metrics, o.haproxy,
 		o.minPools, o.provider, lbName, lbName, events, o.extra)
 	e.writeFile(e.cfgPath, ini)
 }

@@ -50,6 +50,12 @@ func TestRealLifecycle(t *testing.T) {
 				t.Fatalf("added server %s: weight %d admin %s, want weight 0 (checked, no traffic)", n, st.Weight, st.Admin)
 			}
 		}
+		// An add made while the first add's reload ran schedules one more
+		// reload, even though the new worker already has that server.
+		e.waitFor("the adds' reloads", 30*time.Second, func() bool {
+			n, err := e.api.PendingReloads()
+			return err == nil && n == 0
+		})
 		rAdd := e.reloads()
 		count()
 

@@ -3,6 +3,7 @@ package dpapitest
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"net/http"
@@ -152,10 +153,30 @@ func (r *Real) waitReady(timeout time.Duration) error {
 	return fmt.Errorf("dpapitest: data plane api not ready after %s: %v; log: %s", timeout, err, tail(r.Log(), 2<<10))
 }
 
-func (r *Real) ping() error {
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+func (r *Real) ping() error { return r.get("/services/haproxy/configuration/version", nil) }
+
+// PendingReloads is how many reloads the API has scheduled or running
+// ("in_progress" in its reload list). A change made while a reload runs
+// schedules another, even when the new worker already read that change.
+func (r *Real) PendingReloads() (int, error) {
+	var list []struct{ Status string }
+	if err := r.get("/services/haproxy/reloads", &list); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, rl := range list {
+		if rl.Status == "in_progress" {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// get GETs path and decodes the JSON body into out (if not nil).
+func (r *Real) get(path string, out any) error {
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL+"/services/haproxy/configuration/version", nil)
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, r.URL+path, nil)
 	if err != nil {
 		return err
 	}
@@ -164,9 +185,15 @@ func (r *Real) ping() error {
 	if err != nil {
 		return err
 	}
-	resp.Body.Close()
+	defer resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("version: HTTP %d", resp.StatusCode)
+		return fmt.Errorf("GET %s: HTTP %d", path, resp.StatusCode)
+	}
+	if out == nil {
+		return nil
+	}
+	if err := json.NewDecoder(resp.Body).Decode(out); err != nil {
+		return fmt.Errorf("GET %s: %w", path, err)
 	}
 	return nil
 }
