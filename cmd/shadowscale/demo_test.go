@@ -22,43 +22,69 @@ func TestDemoCleansUpAfterSIGINT(t *testing.T) {
 	serve, app := binaries(t)
 	testenv.HAProxy(t)
 	dir := t.TempDir()
-	for link, target := range map[string]string{"shadowscale": serve, "demo-app": app} {
-		if err := os.Symlink(target, filepath.Join(dir, link)); err != nil {
-			t.Fatal(err)
-		}
+	// Hard links, not symlinks: the demo finds demo-app beside its own
+	// executable, which the kernel reports with symlinks resolved.
+	for name, target := range map[string]string{"shadowscale": serve, "demo-app": app} {
+		linkOrCopy(t, target, filepath.Join(dir, name))
 	}
-	bin := filepath.Join(dir, "shadowscale")
-	before := demoTempDirs(t)
-	cmd := exec.Command(bin, "demo", "--duration", "40s", "--out", filepath.Join(dir, "out"))
-	cmd.Env = append(os.Environ(), "SHADOWSCALE_TRACES="+testenv.Traces(t))
-	var out bytes.Buffer
+	// The demo's temp dir goes under a TMPDIR of the test's own (short:
+	// HAProxy's socket paths), so only this demo's processes and temp
+	// dirs are counted, not another demo running on the machine.
+	tmp, err := os.MkdirTemp("", "ssdt")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { os.RemoveAll(tmp) })
+	cmd := exec.Command(filepath.Join(dir, "shadowscale"), "demo", "--duration", "40s", "--out", filepath.Join(dir, "out"))
+	cmd.Env = append(os.Environ(), "SHADOWSCALE_TRACES="+testenv.Traces(t), "TMPDIR="+tmp)
+	var out bytes.Buffer // read only once the demo has exited
 	cmd.Stdout, cmd.Stderr = &out, &out
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	after := time.Duration(3+rand.IntN(30)) * time.Second
-	time.Sleep(after)
-	cmd.Process.Signal(syscall.SIGINT)
 	done := make(chan error, 1)
 	go func() { done <- cmd.Wait() }()
+	after := time.Duration(3+rand.IntN(30)) * time.Second
+	select {
+	case err := <-done:
+		t.Fatalf("demo ended before the SIGINT at %s (%v):\n%s", after, err, out.String())
+	case <-time.After(after):
+	}
+	cmd.Process.Signal(syscall.SIGINT)
 	select {
 	case <-done:
 	case <-time.After(90 * time.Second):
 		cmd.Process.Kill()
+		<-done
 		t.Fatalf("demo still running 90s after SIGINT:\n%s", out.String())
 	}
 	t.Logf("SIGINT after %s", after)
-	if left := demoProcesses(dir); len(left) > 0 {
+	if left := demoProcesses(dir, tmp); len(left) > 0 {
 		t.Errorf("processes left after SIGINT at %s: %v\n%s", after, left, out.String())
 	}
-	if left := newEntries(before, demoTempDirs(t)); len(left) > 0 {
+	if left, _ := os.ReadDir(tmp); len(left) > 0 {
 		t.Errorf("temp dirs left after SIGINT at %s: %v", after, left)
 	}
 }
 
-// demoProcesses are live processes whose command line names dir (the
-// demo's binaries, the serve it started, the instances) or a demo temp dir.
-func demoProcesses(dir string) []string {
+// linkOrCopy makes to a hard link of from, or a copy across filesystems.
+func linkOrCopy(t *testing.T, from, to string) {
+	t.Helper()
+	if os.Link(from, to) == nil {
+		return
+	}
+	b, err := os.ReadFile(from)
+	if err == nil {
+		err = os.WriteFile(to, b, 0o755)
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// demoProcesses are live processes whose command line names one of dirs
+// (the demo's binaries, the serve it started, HAProxy, the instances).
+func demoProcesses(dirs ...string) []string {
 	var out []string
 	ents, _ := os.ReadDir("/proc")
 	for _, d := range ents {
@@ -67,28 +93,11 @@ func demoProcesses(dir string) []string {
 			continue
 		}
 		s := strings.ReplaceAll(string(argv), "\x00", " ")
-		if strings.Contains(s, dir) || strings.Contains(s, "/ssdemo-") {
-			out = append(out, d.Name()+": "+s)
-		}
-	}
-	return out
-}
-
-func demoTempDirs(t *testing.T) map[string]bool {
-	t.Helper()
-	m, _ := filepath.Glob(filepath.Join(os.TempDir(), "ssdemo-*"))
-	out := map[string]bool{}
-	for _, p := range m {
-		out[p] = true
-	}
-	return out
-}
-
-func newEntries(before, after map[string]bool) []string {
-	var out []string
-	for p := range after {
-		if !before[p] {
-			out = append(out, p)
+		for _, dir := range dirs {
+			if strings.Contains(s, dir) {
+				out = append(out, d.Name()+": "+s)
+				break
+			}
 		}
 	}
 	return out

@@ -95,11 +95,26 @@ func (d *DataPlane) version(ctx context.Context, op string) (int64, error) {
 // retryVersion reports whether err is a version conflict worth another
 // attempt, after a back-off.
 func (d *DataPlane) retryVersion(ctx context.Context, op string, err error, attempt int) bool {
-	if status(err) != http.StatusConflict || !strings.Contains(strings.ToLower(message(err)), "version") || attempt >= d.cfg.Retries {
+	if !versionConflict(err) || attempt >= d.cfg.Retries {
 		return false
 	}
 	d.log.Info("configuration changed underneath, retrying", "op", op, "attempt", attempt+1)
 	return sleep(ctx, d.cfg.RetryDelay*time.Duration(attempt+1)) == nil
+}
+
+// versionConflict: a stale version (409 "version mismatch"), or the
+// implicit transaction of a versioned write lost to another client's
+// commit (500 "cannot read version: transaction does not exist", seen
+// under concurrent commits): either way nothing was written.
+func versionConflict(err error) bool {
+	msg := strings.ToLower(message(err))
+	switch status(err) {
+	case http.StatusConflict:
+		return strings.Contains(msg, "version")
+	case http.StatusInternalServerError:
+		return strings.Contains(msg, "cannot read version")
+	}
+	return false
 }
 
 func versioned(backend string, version int64) url.Values {

@@ -35,13 +35,16 @@ func (e *apiError) Error() string { return fmt.Sprintf("HTTP %d", e.Status) }
 // DELETE but 500 "no data for be/srv: not found" on PUT; an add to an
 // unknown backend through the configuration is 400 "missing parent:
 // backend … does not exist"; an invalid value 422; a stale version 409
-// ("version mismatch"), a duplicate name 409 too; an outdated transaction
-// 406.
+// ("version mismatch"), a duplicate name 409 too, a versioned write whose
+// implicit transaction another commit removed 500 "cannot read version";
+// an outdated transaction 406.
 func (e *apiError) Unwrap() error {
 	msg := strings.ToLower(e.Message)
 	switch {
 	case strings.Contains(msg, "still has connections"):
 		return haproxy.ErrHasConnections
+	case strings.Contains(msg, "cannot read version"):
+		return haproxy.ErrConflict // another commit took the write's transaction
 	case e.Status == http.StatusNotFound, strings.Contains(msg, "not found"), strings.Contains(msg, "does not exist"):
 		return haproxy.ErrNotFound
 	case e.Status == http.StatusConflict, e.Status == http.StatusNotAcceptable:

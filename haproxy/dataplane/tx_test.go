@@ -38,6 +38,11 @@ func TestVersions(t *testing.T) {
 			}
 			return nil
 		}, want: haproxy.ErrRefused, wantMsg: "invalid weight", wantPuts: 1},
+		{name: "500 cannot read version: another commit took the implicit transaction", fault: dpapitest.Fault{Method: "PUT", Template: cfgServer,
+			Status: 500, Message: "cannot read version: transaction does not exist: 1d5f1ba7"}, wantPuts: 2},
+		{name: "500 cannot read version beyond retries", fault: dpapitest.Fault{Method: "PUT", Template: cfgServer,
+			Status: 500, Message: "cannot read version: transaction does not exist: 1d5f1ba7", Times: 100},
+			want: haproxy.ErrConflict, wantMsg: "cannot read version", wantPuts: 4},
 		{name: "503 is retried", fault: dpapitest.Fault{Method: "PUT", Template: cfgServer, Status: 503, Message: "busy"}, wantPuts: 2},
 		{name: "500 in the change", fault: dpapitest.Fault{Method: "PUT", Template: cfgServer, Status: 500, Message: "cannot write configuration"},
 			want: haproxy.ErrRefused, wantMsg: "cannot write", wantPuts: 1},
