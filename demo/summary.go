@@ -204,13 +204,13 @@ func (s *Summary) Print(w io.Writer) {
 	}
 	fmt.Fprintf(w, "  %-32s", "")
 	for _, r := range s.Runs {
-		fmt.Fprintf(w, "%-22s", r.Policy)
+		fmt.Fprintf(w, "%-28s", r.Policy)
 	}
 	fmt.Fprintln(w)
 	for _, row := range rows {
 		fmt.Fprintf(w, "  %-32s", row.name)
 		for _, r := range s.Runs {
-			fmt.Fprintf(w, "%-22s", row.f(r))
+			fmt.Fprintf(w, "%-28s", row.f(r))
 		}
 		fmt.Fprintln(w)
 	}
@@ -223,5 +223,5 @@ func readyText(r Result, peakAt int) string {
 	if r.ReadyAtS < 0 {
 		return "not at the peak"
 	}
-	return fmt.Sprintf("%ds (%ds before the peak)", r.ReadyAtS, peakAt-r.ReadyAtS)
+	return fmt.Sprintf("%ds, %ds before the peak", r.ReadyAtS, peakAt-r.ReadyAtS)
 }
