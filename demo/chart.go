@@ -77,7 +77,7 @@ func capacityPlot(s *Summary, r Result) (*plot.Plot, error) {
 			lower = append(lower, plotter.XY{X: float64(sec.T), Y: sec.P10})
 		}
 	}
-	p.Add(peakShade(s, maxY*1.1))
+	addPeakShade(p, s, maxY*1.1)
 	if len(upper) > 1 {
 		band = append(band, upper...)
 		for i := len(lower) - 1; i >= 0; i-- {
@@ -112,7 +112,7 @@ func latencyPlot(s *Summary, r Result) (*plot.Plot, error) {
 		errs[i] = plotter.XY{X: float64(sec.T), Y: float64(sec.Errors)}
 		maxY = max(maxY, sec.P99MS, float64(sec.Errors))
 	}
-	p.Add(peakShade(s, maxY*1.1))
+	addPeakShade(p, s, maxY*1.1)
 	if err := addLine(p, lat, p99Color, "client p99 (ms)", nil); err != nil {
 		return nil, err
 	}
@@ -132,10 +132,15 @@ func addLine(p *plot.Plot, xy plotter.XYs, c color.Color, name string, dashes []
 	return nil
 }
 
-// peakShade shades the peak window.
-func peakShade(s *Summary, top float64) plot.Plotter {
+// addPeakShade shades the peak window (the rise, top and fall at half the
+// peak's height) and names it in the legend.
+func addPeakShade(p *plot.Plot, s *Summary, top float64) {
 	from, to := float64(s.PeakFromS), float64(s.PeakToS)
-	poly, _ := plotter.NewPolygon(plotter.XYs{{X: from, Y: 0}, {X: to, Y: 0}, {X: to, Y: top}, {X: from, Y: top}})
+	poly, err := plotter.NewPolygon(plotter.XYs{{X: from, Y: 0}, {X: to, Y: 0}, {X: to, Y: top}, {X: from, Y: top}})
+	if err != nil {
+		return
+	}
 	poly.Color, poly.LineStyle.Width = peakColor, 0
-	return poly
+	p.Add(poly)
+	p.Legend.Add("peak window", poly)
 }

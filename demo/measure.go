@@ -29,6 +29,9 @@ type Second struct {
 	P10      float64 `json:"p10,omitempty"` // serve's forecast for this second, when logged
 	P50      float64 `json:"p50,omitempty"`
 	P90      float64 `json:"p90,omitempty"`
+	// Carried: HAProxy or serve's state could not be read in this second
+	// (a late tick, a busy socket); the pool fields are the last seen.
+	Carried bool `json:"carried,omitempty"`
 }
 
 // measure collects per-second client outcomes and samples.
@@ -78,12 +81,18 @@ func (m *measure) sampleEvery(ctx context.Context, w *world, st string, rp *repl
 	}
 }
 
+// sample records the second that just ended; an unreadable HAProxy leaves
+// it unsampled (result carries the last sample over it).
 func (m *measure) sample(now time.Time, w *world, st string, c Config) (Second, bool) {
 	i := int(now.Sub(m.start)/time.Second) - 1 // the second that just ended
 	phase, pool := poolState(st)
 	share := w.share()
+	servers, err := w.shadowServers()
+	if share < 0 || err != nil {
+		return Second{}, false
+	}
 	serving := c.Primaries
-	for _, s := range w.shadowServers() {
+	for _, s := range servers {
 		if s.serving && share > 0 {
 			serving++
 		}
@@ -100,6 +109,37 @@ func (m *measure) sample(now time.Time, w *world, st string, c Config) (Second, 
 	sortDur(lat)
 	s.P99MS = ms(loadgen.Percentile(lat, 0.99))
 	return *s, true
+}
+
+// carryOver fills the seconds no sample reached with the nearest sample
+// before them (after them for the first ones), marked Carried: a missed
+// sample is not a pool gone.
+func carryOver(secs []Second) {
+	last := -1
+	for i := range secs {
+		if secs[i].Phase != "" {
+			last = i
+			continue
+		}
+		from := last
+		if from < 0 {
+			from = firstSampled(secs)
+		}
+		if from < 0 {
+			return
+		}
+		s, src := &secs[i], secs[from]
+		s.Phase, s.Share, s.Pool, s.Serving, s.ReadyCap, s.Carried = src.Phase, src.Share, src.Pool, src.Serving, src.ReadyCap, true
+	}
+}
+
+func firstSampled(secs []Second) int {
+	for i, s := range secs {
+		if s.Phase != "" {
+			return i
+		}
+	}
+	return -1
 }
 
 // poolState reads serve's persisted state: the pool's phase and size.
@@ -128,6 +168,7 @@ func (m *measure) result(rp *replay, c Config) *Result {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	from, to := rp.peakWindow()
+	carryOver(m.secs)
 	r := &Result{}
 	var all, peak []time.Duration
 	for i := range m.secs {
@@ -149,7 +190,7 @@ func (m *measure) result(rp *replay, c Config) *Result {
 	sortDur(peak)
 	r.P50MS, r.P99MS = ms(loadgen.Percentile(all, 0.5)), ms(loadgen.Percentile(all, 0.99))
 	r.PeakP99MS = ms(loadgen.Percentile(peak, 0.99))
-	r.readyBeforePeak(m.secs, from, c)
+	r.readyBeforePeak(m.secs, rp.PeakAt)
 	r.Seconds = append([]Second(nil), m.secs...)
 	return r
 }

@@ -24,7 +24,7 @@ type Summary struct {
 	Compress  float64  `json:"compress"`   // trace seconds per demo second
 	PeakRate  float64  `json:"peak_rate"`  // req/s at the peak
 	PeakAtS   int      `json:"peak_at_s"`
-	PeakFromS int      `json:"peak_from_s"` // the peak window: rate within 15 % of the peak
+	PeakFromS int      `json:"peak_from_s"` // the peak window: smoothed rate at least half the peak's
 	PeakToS   int      `json:"peak_to_s"`
 	Capacity  float64  `json:"capacity_per_instance"`
 	Runs      []Result `json:"runs"`
@@ -51,9 +51,10 @@ type Result struct {
 	Pools           int     `json:"pools"`
 	Cutovers        int     `json:"cutovers"`
 	Rollbacks       int     `json:"rollbacks"`
-	// ReadyAtS is the first second the capacity taking traffic covered the
-	// peak's demand (-1: never); Warmed says whether that capacity went
-	// through a warm-up first.
+	// ReadyAtS is the second from which the capacity taking traffic
+	// covered the peak's demand without a break until the peak (-1: not
+	// at the peak); Warmed says whether that capacity went through a
+	// warm-up first.
 	ReadyAtS        int            `json:"ready_at_s"`
 	ReadyBeforePeak bool           `json:"ready_before_peak"`
 	Warmed          bool           `json:"warmed"`
@@ -76,22 +77,23 @@ func (r *Result) add(s Second, inPeak bool) {
 	}
 }
 
-func (r *Result) readyBeforePeak(secs []Second, peakFrom int, c Config) {
+// readyBeforePeak finds ReadyAtS: walking back from the peak second while
+// the capacity taking traffic covered the day's largest demand. Capacity
+// that covered it early in the day and was scaled down before the rise
+// does not count.
+func (r *Result) readyBeforePeak(secs []Second, peakAt int) {
 	r.ReadyAtS = -1
 	peak := 0.0
 	for _, s := range secs {
 		peak = max(peak, s.Demand)
-	}
-	for _, s := range secs {
 		if s.Phase == "WarmingUp" || s.Phase == "Ready" {
 			r.Warmed = true
 		}
-		if s.ReadyCap >= peak {
-			r.ReadyAtS = s.T
-			break
-		}
 	}
-	r.ReadyBeforePeak = r.ReadyAtS >= 0 && r.ReadyAtS < peakFrom
+	for i := min(peakAt, len(secs)-1); i >= 0 && secs[i].ReadyCap >= peak; i-- {
+		r.ReadyAtS = i
+	}
+	r.ReadyBeforePeak = r.ReadyAtS >= 0 && r.ReadyAtS < peakAt
 	r.InstanceMinutes = r.InstanceSeconds / 60
 }
 
@@ -192,21 +194,23 @@ func (s *Summary) Print(w io.Writer) {
 		{"requests (errors)", func(r Result) string { return fmt.Sprintf("%d (%d)", r.Requests, r.Errors) }},
 		{"p50 / p99 latency", func(r Result) string { return fmt.Sprintf("%.0f / %.0f ms", r.P50MS, r.P99MS) }},
 		{"served by cold instances", func(r Result) string { return strconv.Itoa(r.Cold) }},
-		{"peak: errors, p99", func(r Result) string { return fmt.Sprintf("%d, %.0f ms", r.PeakErrors, r.PeakP99MS) }},
+		{"peak window: errors, p99, cold", func(r Result) string {
+			return fmt.Sprintf("%d, %.0f ms, %d", r.PeakErrors, r.PeakP99MS, r.PeakCold)
+		}},
 		{"errors during cutovers", func(r Result) string { return strconv.Itoa(r.CutoverErrors) }},
-		{"capacity for the peak ready at", func(r Result) string { return readyText(r, s.PeakFromS) }},
+		{"capacity for the peak ready at", func(r Result) string { return readyText(r, s.PeakAtS) }},
 		{"instance-minutes", func(r Result) string { return fmt.Sprintf("%.1f", r.InstanceMinutes) }},
 		{"pools / cutovers / rollbacks", func(r Result) string { return fmt.Sprintf("%d / %d / %d", r.Pools, r.Cutovers, r.Rollbacks) }},
 	}
 	fmt.Fprintf(w, "  %-32s", "")
 	for _, r := range s.Runs {
-		fmt.Fprintf(w, "%-22s", r.Policy)
+		fmt.Fprintf(w, "%-28s", r.Policy)
 	}
 	fmt.Fprintln(w)
 	for _, row := range rows {
 		fmt.Fprintf(w, "  %-32s", row.name)
 		for _, r := range s.Runs {
-			fmt.Fprintf(w, "%-22s", row.f(r))
+			fmt.Fprintf(w, "%-28s", row.f(r))
 		}
 		fmt.Fprintln(w)
 	}
@@ -215,14 +219,9 @@ func (s *Summary) Print(w io.Writer) {
 	}
 }
 
-func readyText(r Result, peakFrom int) string {
+func readyText(r Result, peakAt int) string {
 	if r.ReadyAtS < 0 {
-		return "never"
+		return "not at the peak"
 	}
-	d := peakFrom - r.ReadyAtS
-	when := fmt.Sprintf("%ds (%ds before the peak)", r.ReadyAtS, d)
-	if d < 0 {
-		when = fmt.Sprintf("%ds (%ds into the peak)", r.ReadyAtS, -d)
-	}
-	return when
+	return fmt.Sprintf("%ds, %ds before the peak", r.ReadyAtS, peakAt-r.ReadyAtS)
 }

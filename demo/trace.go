@@ -163,10 +163,18 @@ func argmax(v []float64) int {
 	return best
 }
 
-// peakWindow is the replay's peak: the seconds whose smoothed rate is
-// within 10 % of its maximum, as [from, to).
+// peakHeight is where the peak window's edges are, as a share of the
+// smoothed peak: the peak's width at half its height.
+const peakHeight = 0.5
+
+// peakWindow is the replay's peak as a user would call it: the rise into
+// the day's peak, the peak and the fall after it — the contiguous seconds
+// around the smoothed maximum whose smoothed rate is at least half of it,
+// as [from, to). It comes from the replay alone, so it is the same for
+// every run. The rise belongs in it: that is where capacity must already
+// be warm, and where a policy that only follows the load is still cold.
 func (r *replay) peakWindow() (int, int) {
-	limit := 0.9 * r.Smooth[r.PeakAt]
+	limit := peakHeight * r.Smooth[r.PeakAt]
 	from, to := r.PeakAt, r.PeakAt+1
 	for from > 0 && r.Smooth[from-1] >= limit {
 		from--

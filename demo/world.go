@@ -79,10 +79,10 @@ type shadowServer struct {
 }
 
 // shadowServers lists the shadow backend from `show stat`.
-func (w *world) shadowServers() []shadowServer {
+func (w *world) shadowServers() ([]shadowServer, error) {
 	out, err := w.cmd("show stat")
 	if err != nil {
-		return nil
+		return nil, err
 	}
 	var res []shadowServer
 	be := haproxytest.ShadowBackend(lbName)
@@ -93,7 +93,7 @@ func (w *world) shadowServers() []shadowServer {
 		}
 		res = append(res, shadowServer{name: f[1], serving: strings.HasPrefix(f[17], "UP")})
 	}
-	return res
+	return res, nil
 }
 
 // reset puts HAProxy back as it started: share 0, every shadow server gone.
@@ -102,7 +102,11 @@ func (w *world) reset() error {
 		return fmt.Errorf("reset share: %w", err)
 	}
 	be := haproxytest.ShadowBackend(lbName)
-	for _, s := range w.shadowServers() {
+	servers, err := w.shadowServers()
+	if err != nil {
+		return fmt.Errorf("list shadow servers: %w", err)
+	}
+	for _, s := range servers {
 		w.cmd("set server " + be + "/" + s.name + " state maint")
 		deadline := time.Now().Add(10 * time.Second)
 		for {

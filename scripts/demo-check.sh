@@ -1,9 +1,11 @@
 #!/usr/bin/env bash
 # The short demo, checked from its own JSON summary: pre-warmed capacity was
-# ready before the replayed peak in the predictive run; over the replayed
-# day the predictive run had fewer client errors, a lower p99 and fewer
-# requests served cold than the reactive run; no client error happened
-# during a cutover.
+# ready before the replayed peak in the predictive run; during the peak
+# window (the rise into the day's peak, the peak and the fall, from the
+# replay alone) the predictive run had fewer client errors (or none, like
+# the reactive run) and a lower p99 than the reactive run; over the day it
+# had fewer client errors, a lower p99 and fewer requests served cold; no
+# client error happened during a cutover.
 set -euo pipefail
 root=$(cd "$(dirname "$0")/.." && pwd)
 cd "$root"
@@ -15,18 +17,21 @@ import json, sys
 s = json.load(open(sys.argv[1]))
 runs = {r["policy"]: r for r in s["runs"]}
 p, r = runs["predictive"], runs["reactive"]
+fewer_peak_errors = p["peak_errors"] < r["peak_errors"] or p["peak_errors"] == r["peak_errors"] == 0
 checks = [
-    ("pre-warmed capacity ready before the peak (predictive)", p["ready_before_peak"] and p["warmed"]),
+    ("pre-warmed capacity ready before the peak (predictive, from %ds; peak at %ds)" % (p["ready_at_s"], s["peak_at_s"]),
+     p["ready_before_peak"] and p["warmed"]),
+    ("peak window %d-%ds: fewer client errors (predictive %d < reactive %d, or both 0)"
+     % (s["peak_from_s"], s["peak_to_s"], p["peak_errors"], r["peak_errors"]), fewer_peak_errors),
+    ("peak window: lower client p99 (predictive %.0f ms < reactive %.0f ms)" % (p["peak_p99_ms"], r["peak_p99_ms"]),
+     p["peak_p99_ms"] < r["peak_p99_ms"]),
     ("fewer client errors (predictive %d < reactive %d)" % (p["errors"], r["errors"]), p["errors"] < r["errors"]),
     ("lower client p99 (predictive %.0f ms < reactive %.0f ms)" % (p["p99_ms"], r["p99_ms"]), p["p99_ms"] < r["p99_ms"]),
     ("fewer requests served by cold instances (predictive %d < reactive %d)" % (p["cold_served"], r["cold_served"]),
      p["cold_served"] < r["cold_served"]),
     ("no client error during a cutover (predictive %d)" % p["cutover_errors"], p["cutover_errors"] == 0),
 ]
-# Reported, not asserted: on the replayed day reactive's instances are often
-# warm by the plateau, so the peak window does not reliably separate the two.
-print("info peak window: predictive %d errors, p99 %.0f ms; reactive %d errors, p99 %.0f ms"
-      % (p["peak_errors"], p["peak_p99_ms"], r["peak_errors"], r["peak_p99_ms"]))
+print("info peak window served cold: predictive %d, reactive %d" % (p["peak_cold_served"], r["peak_cold_served"]))
 bad = [name for name, ok in checks if not ok]
 for name, ok in checks:
     print(("ok   " if ok else "FAIL ") + name)
