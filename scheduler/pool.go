@@ -235,6 +235,13 @@ func (e *stepEnv) ready(p *Pool) (string, error) {
 	switch {
 	case e.hold():
 		return "hold (kill switch)", nil
+	case e.plan.NeedsCutover() && p.warmingGrow():
+		// The grow's servers take part of the shadow share while still
+		// cold: cutting over now would send them a growing share.
+		if err := e.setShare(p, e.set.Policy.WarmupShareMin); err != nil {
+			return "", err
+		}
+		return fmt.Sprintf("cutover waits for grow +%d to warm (%s of %s)", p.Resize.Delta, p.Resize.HealthyFor, e.lb.Warmup), nil
 	case e.plan.NeedsCutover():
 		p.enter(CuttingOver, e.now)
 		p.From, p.Target = p.Share, e.targetShare(p)
@@ -249,6 +256,9 @@ func (e *stepEnv) ready(p *Pool) (string, error) {
 	}
 	return fmt.Sprintf("keep warm at %d%%", p.Share), nil
 }
+
+// warmingGrow: a grow's new servers are in rotation but not yet warm.
+func (p *Pool) warmingGrow() bool { return p.Resize != nil && p.Resize.Grow && p.Resize.Ready }
 
 // targetShare is the pool's capacity-proportional share:
 // shadow / (primary + shadow), all instances of equal capacity, counting
