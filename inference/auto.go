@@ -247,10 +247,12 @@ func pastMAE(s Series, p50 [][]float64, use []int, past []Series, horizon int) f
 	return sum / float64(n)
 }
 
-// blend serves the best candidate, or the 1/MAE²-weighted mix of the best
-// two or three when that mix's own error over the same past origins is
-// lower by more than mixGain (mixing helps smooth series and hurts spiky
-// ones, so the series' past decides), and says so in Model and Reason.
+// blend serves the convex mix of the (up to) three candidates with the
+// lowest past p50 MAE whose weights, in tenths, had the lowest p50 MAE over
+// the same past origins. The best candidate alone is one of those mixes
+// and wins ties, so a mix serves only when the series' own past says it
+// did better (mixing helps smooth series and hurts spiky ones); Model and
+// Reason say what served.
 func (a Auto) blend(i int, s Series, now [][]Forecast, then [][][]float64, maes []float64, used []int, past []Series) Forecast {
 	var order []int
 	for c, m := range maes {
@@ -259,18 +261,15 @@ func (a Auto) blend(i int, s Series, now [][]Forecast, then [][][]float64, maes 
 		}
 	}
 	slices.SortStableFunc(order, func(x, y int) int { return cmp.Compare(maes[x], maes[y]) })
-	w, bestErr := []float64{1}, maes[order[0]]
-	for k := 2; k <= min(3, len(order)); k++ {
-		wk := inverseSquare(maes, order[:k])
-		if e := mixMAE(s, then, order[:k], wk, used, past); e < (1-mixGain)*bestErr {
-			w, bestErr = wk, e
-		}
-	}
+	top := order[:min(3, len(order))]
+	w, bestErr := bestWeights(s, then, top, maes[top[0]], used, past)
 	f := Forecast{ID: s.ID, Start: s.End(), Step: s.Step}
 	var parts, scores []string
-	for k, c := range order[:len(w)] {
-		parts = append(parts, fmt.Sprintf("%s %.0f%%", now[c][i].Model, 100*w[k]))
-		addScaled(&f, now[c][i], w[k])
+	for k, c := range top {
+		if w[k] > 0 {
+			parts = append(parts, fmt.Sprintf("%s %.0f%%", now[c][i].Model, 100*w[k]))
+			addScaled(&f, now[c][i], w[k])
+		}
 	}
 	for c, fc := range a.Candidates {
 		if now[c] != nil {
@@ -278,25 +277,46 @@ func (a Auto) blend(i int, s Series, now [][]Forecast, then [][][]float64, maes 
 		}
 	}
 	f.Model = "auto: " + strings.Join(parts, " + ")
-	f.Reason = fmt.Sprintf("lowest p50 MAE over the last %d origins (%s; served %.4g)",
+	f.Reason = fmt.Sprintf("lowest p50 MAE over the last %d origins among the best three and their mixes in tenths (%s; served %.4g)",
 		len(used), strings.Join(scores, ", "), bestErr)
 	return f
 }
 
-// mixGain is how much better a mix must have done than the best single
-// candidate to serve instead of it.
-const mixGain = 0.02
+// mixSteps is the weight grid: weights are multiples of 1/mixSteps.
+const mixSteps = 10
 
-func inverseSquare(maes []float64, cands []int) []float64 {
-	w, total := make([]float64, len(cands)), 0.0
-	for k, c := range cands {
-		w[k] = 1 / math.Max(maes[c]*maes[c], 1e-12)
-		total += w[k]
+// bestWeights tries every weighting of top in multiples of 1/mixSteps and
+// keeps the one with the lowest past p50 MAE; the best candidate alone
+// (past MAE bestErr) stands unless a mix did strictly better.
+func bestWeights(s Series, then [][][]float64, top []int, bestErr float64, used []int, past []Series) ([]float64, float64) {
+	best := make([]float64, len(top))
+	best[0] = 1
+	for _, w := range weightGrid(len(top)) {
+		if w[0] == 1 {
+			continue
+		}
+		if e := mixMAE(s, then, top, w, used, past); e < bestErr {
+			best, bestErr = w, e
+		}
 	}
-	for k := range w {
-		w[k] /= total
+	return best, bestErr
+}
+
+// weightGrid lists the weight vectors of k (1..3) parts, multiples of
+// 1/mixSteps that sum to 1.
+func weightGrid(k int) [][]float64 {
+	var out [][]float64
+	for a := mixSteps; a >= 0; a-- {
+		for b := mixSteps - a; b >= 0; b-- {
+			c := mixSteps - a - b
+			if (k < 2 && b > 0) || (k < 3 && c > 0) {
+				continue
+			}
+			w := []float64{float64(a) / mixSteps, float64(b) / mixSteps, float64(c) / mixSteps}
+			out = append(out, w[:k])
+		}
 	}
-	return w
+	return out
 }
 
 // mixMAE is the past p50 MAE of the weighted mix of cands.

@@ -106,3 +106,52 @@ func TestAutoMinimumHistory(t *testing.T) {
 		t.Errorf("model %q fallback %q p50 %v", f.Model, f.Fallback, f.P50)
 	}
 }
+
+// Two candidates biased in opposite directions: their past errors say the
+// mix in tenths that cancels the biases serves; one exact candidate serves
+// alone, however the others are weighted.
+func TestAutoMixWeightsFromThePast(t *testing.T) {
+	truth := func(t int64) float64 { return 50 + float64(t%7) }
+	biased := func(name string, d float64) truthModel {
+		return truthModel{name, func(t int64) float64 { return truth(t) + d }}
+	}
+	values := make([]float64, 300)
+	for i := range values {
+		values[i] = truth(int64(i))
+	}
+	s := Series{ID: "lb", Start: time.Unix(0, 0).UTC(), Step: time.Minute, Values: values}
+	for _, c := range []struct {
+		cands []Forecaster
+		want  string
+	}{
+		{[]Forecaster{biased("high", 3), biased("low", -2)}, "auto: low 60% + high 40%"},
+		{[]Forecaster{biased("high", 3), biased("low", -2), biased("exact", 0)}, "auto: exact 100%"},
+		{[]Forecaster{biased("a", 1), biased("b", -1), biased("c", 5)}, "auto: a 50% + b 50%"},
+	} {
+		out, err := Auto{Window: 20, MinOrigins: 4, Candidates: c.cands}.Forecast(context.Background(), []Series{s}, 3)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out[0].Model != c.want {
+			t.Errorf("model %q, want %q (%s)", out[0].Model, c.want, out[0].Reason)
+		}
+	}
+}
+
+func TestWeightGrid(t *testing.T) {
+	for k, want := range map[int]int{1: 1, 2: 11, 3: 66} {
+		g := weightGrid(k)
+		if len(g) != want || g[0][0] != 1 {
+			t.Errorf("k=%d: %d weightings starting %v, want %d starting with the best alone", k, len(g), g[0], want)
+		}
+		for _, w := range g {
+			sum := 0.0
+			for _, x := range w {
+				sum += x
+			}
+			if len(w) != k || math.Abs(sum-1) > 1e-9 {
+				t.Errorf("k=%d: weights %v", k, w)
+			}
+		}
+	}
+}

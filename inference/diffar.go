@@ -43,7 +43,7 @@ const (
 )
 
 // diffAROrders are the AR orders tried.
-var diffAROrders = []int{1, 2, 4, 8}
+var diffAROrders = []int{1, 2, 4, 8, 16, 24, 32, 48}
 
 func (d DiffAR) one(s Series, horizon int) (Forecast, error) {
 	if validCount(s.Values) < 3 {

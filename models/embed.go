@@ -6,8 +6,8 @@ import _ "embed"
 // it from any directory; --model or [forecast] model still override it.
 // Keep these paths in step with Default.
 var (
-	//go:embed lstm-1/model.onnx
+	//go:embed lstm-2/model.onnx
 	DefaultONNX []byte
-	//go:embed lstm-1/model.json
+	//go:embed lstm-2/model.json
 	DefaultCard []byte
 )

@@ -19,7 +19,7 @@ import (
 )
 
 // Default is the directory name of the default model under the registry root.
-const Default = "lstm-1"
+const Default = "lstm-2"
 
 // Entry is one model directory and its card.
 type Entry struct {

@@ -20,7 +20,7 @@ import torch
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import features  # noqa: E402
-from model import LSTMQuantile  # noqa: E402
+from model import LSTMQuantile, load_weights  # noqa: E402
 
 
 def synthetic(n: int, step: int = 300) -> np.ndarray:
@@ -41,7 +41,7 @@ def main():
         card = json.load(f)
     arch = card["architecture"]
     net = LSTMQuantile(arch["hidden"], arch["mlp"], arch["layers"], arch.get("residual", True))
-    net.load_state_dict(torch.load(os.path.join(a.model, "weights.pt")))
+    load_weights(net, os.path.join(a.model, "weights.pt"))
     net.eval()
     W, H = card["window"], card["horizon_steps"]
     v = synthetic(2300)

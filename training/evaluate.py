@@ -110,12 +110,12 @@ class OnnxFreeLSTM:
 
     def __init__(self, model_dir: str):
         import torch
-        from model import LSTMQuantile
+        from model import LSTMQuantile, load_weights
         with open(os.path.join(model_dir, "model.json")) as f:
             self.card = json.load(f)
         a = self.card["architecture"]
         self.net = LSTMQuantile(a["hidden"], a["mlp"], a["layers"], a.get("residual", True))
-        self.net.load_state_dict(torch.load(os.path.join(model_dir, "weights.pt")))
+        load_weights(self.net, os.path.join(model_dir, "weights.pt"))
         self.net.eval()
         self.torch = torch
 

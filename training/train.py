@@ -18,10 +18,11 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
+import calibrate  # noqa: E402
 import dataset  # noqa: E402
 import evaluate as evaluation  # noqa: E402
 import export  # noqa: E402
-from model import LSTMQuantile, pinball  # noqa: E402
+from model import LSTMQuantile, load_weights, pinball  # noqa: E402
 from traces import load_dir, read_csv  # noqa: E402
 from tqdm import tqdm  # noqa: E402
 
@@ -50,6 +51,7 @@ def parse_args(argv=None):
     p.add_argument("--max-seconds", type=float, default=780, help="stop starting epochs after this")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.add_argument("--init", default="", help="weights.pt to start from (fine-tuning; same architecture)")
+    p.add_argument("--calibrate", type=int, default=1, help="1: fit the p10/p90 gap factors on the validation part")
     return p.parse_args(argv)
 
 
@@ -120,7 +122,8 @@ def main(argv=None):
     model = LSTMQuantile(args.hidden, args.mlp, residual=bool(args.residual))
     if args.init:
         # Fine-tuning the current model on recent production data.
-        model.load_state_dict(torch.load(args.init))
+        load_weights(model, args.init)
+        model.gap_scale.fill_(1.0)  # trained raw, calibrated again at the end
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=args.epochs)
     os.makedirs(args.out, exist_ok=True)
@@ -161,11 +164,16 @@ def main(argv=None):
     log.close()
     model.load_state_dict(best_state)
     model.eval()
+    cal = {}
+    if args.calibrate:
+        # Every validation part, coarsened copies too (cut at 80 % as well).
+        cal = calibrate.fit(model, validation_sets([s[1] for s in splits], args, min_valid))
+        print(f"calibration: {cal['classes']}", file=sys.stderr)
     info = {
         "seed": args.seed, "epochs_run": len(history), "best_epoch": best_epoch,
         "seconds": round(time.time() - start, 1), "samples_per_series": args.samples,
         "batch": args.batch, "lr": args.lr, "tail_weight": args.tail_weight, "coarsen": coarsen,
-        "loss_history": history,
+        "loss_history": history, "calibration": cal,
     }
     metrics = {"validation_log_pinball_vs_naive": best, "validation_per_trace": best_per,
                "validation_note": "origins in the 70-80 % part of each trace, eval definitions "

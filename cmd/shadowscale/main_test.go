@@ -156,7 +156,7 @@ func TestBinaryExitStatus(t *testing.T) {
 }
 
 // The binary carries its default model: run from a directory with no
-// models/ (and no repository beside it), it still forecasts with lstm-1.
+// models/ (and no repository beside it), it still forecasts with the default model.
 func TestBuiltInModelFromAnyDirectory(t *testing.T) {
 	lib := testenv.ONNXRuntime(t)
 	dir := t.TempDir()

@@ -9,11 +9,12 @@ import (
 	"testing"
 
 	"github.com/shadowscale/shadowscale/internal/testenv"
+	"github.com/shadowscale/shadowscale/models"
 )
 
 func TestModelSubcommand(t *testing.T) {
 	root := filepath.Join(testenv.RepoRoot(), "models")
-	dflt := filepath.Join(root, "lstm-1")
+	dflt := filepath.Join(root, models.Default)
 	lib := testenv.ONNXRuntime(t)
 	for _, tc := range []struct {
 		args []string

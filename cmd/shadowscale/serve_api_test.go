@@ -10,6 +10,7 @@ import (
 
 	"github.com/shadowscale/shadowscale/api"
 	"github.com/shadowscale/shadowscale/internal/testenv"
+	"github.com/shadowscale/shadowscale/models"
 	"github.com/shadowscale/shadowscale/scheduler"
 )
 
@@ -282,10 +283,10 @@ func apiWrites(t *testing.T, at *apiTester) {
 	// the shipped one is promoted (and hot-swapped by serve), then rolled back.
 	at.expect(at.call("POST", "/v1/models/app/rollback", nil, "ok"), 409, "model rollback with nothing to roll back to")
 	at.expect(at.call("POST", "/v1/models/app/promote", map[string]string{"model": "nosuch-1"}, "ok"), 409, "promote of a model that does not exist")
-	shipped := filepath.Join(testenv.RepoRoot(), "models", "lstm-1")
+	shipped := filepath.Join(testenv.RepoRoot(), "models", models.Default)
 	var mv api.ModelsView
 	at.expect(at.call("POST", "/v1/models/app/promote", map[string]string{"model": shipped}, "ok"), 200, "promote").json(t, &mv)
-	if len(mv.LBs) != 1 || mv.LBs[0].Current != "lstm-1" {
+	if len(mv.LBs) != 1 || mv.LBs[0].Current != models.Default {
 		t.Errorf("models after promote: %+v", mv)
 	}
 	at.expect(at.call("POST", "/v1/models/app/rollback", nil, "ok"), 200, "model rollback")

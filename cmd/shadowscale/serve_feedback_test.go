@@ -14,6 +14,7 @@ import (
 	"github.com/shadowscale/shadowscale/internal/testenv"
 	"github.com/shadowscale/shadowscale/metrics"
 	"github.com/shadowscale/shadowscale/metrics/embedded"
+	"github.com/shadowscale/shadowscale/models"
 )
 
 // serve with the feedback loop on: every tick's forecast and decision are
@@ -95,8 +96,8 @@ func TestServeFeedbackLoop(t *testing.T) {
 	for _, r := range forecasts {
 		byModel[r.Tags[metrics.TagModel]]++
 	}
-	if byModel["lstm-1"] == 0 || byModel["seasonal-naive"] == 0 {
-		t.Errorf("forecast steps by model %v: want the fallback and the hot-swapped lstm-1", byModel)
+	if byModel[models.Default] == 0 || byModel["seasonal-naive"] == 0 {
+		t.Errorf("forecast steps by model %v: want the fallback and the hot-swapped "+models.Default, byModel)
 	}
 	if scored < 50 {
 		t.Errorf("only %d forecast steps scored against actuals", scored)

@@ -13,6 +13,7 @@ import (
 	"github.com/shadowscale/shadowscale/config"
 	"github.com/shadowscale/shadowscale/inference"
 	"github.com/shadowscale/shadowscale/internal/testenv"
+	"github.com/shadowscale/shadowscale/models"
 )
 
 func forecastConfig(forecaster, model, lib string) config.Forecast {
@@ -28,9 +29,9 @@ func TestLoadModelChoosesForecaster(t *testing.T) {
 	fallback := inference.Naive{}
 	for _, c := range []struct{ forecaster, model, want string }{
 		{"auto", "", "auto"},
-		{"auto", shippedModel, "auto(lstm-1, classical)"},
-		{"lstm", shippedModel, "lstm-1"},
-		{"lstm", "builtin", "lstm-1"},
+		{"auto", shippedModel, "auto(" + models.Default + ", classical)"},
+		{"lstm", shippedModel, models.Default},
+		{"lstm", "builtin", models.Default},
 		{"seasonal-naive", shippedModel, "seasonal-naive"},
 	} {
 		fc, name, err := loadModel(forecastConfig(c.forecaster, c.model, lib), fallback)
@@ -92,7 +93,7 @@ func TestServeForecasterLongHorizon(t *testing.T) {
 		if err != nil {
 			t.Fatalf("%s: %v", f, err)
 		}
-		want := "lstm-1+holt-winters" // auto picks among candidates that all serve 180 steps
+		want := models.Default + "+holt-winters" // auto picks among candidates that all serve 180 steps
 		if f == "auto" {
 			want = "auto: "
 		}

@@ -20,7 +20,7 @@ import (
 // shippedModel is the default model committed under models/.
 func shippedModel(t testing.TB) string {
 	t.Helper()
-	p := filepath.Join(testenv.RepoRoot(), "models", "lstm-1")
+	p := filepath.Join(testenv.RepoRoot(), "models", "lstm-2")
 	if _, err := os.Stat(filepath.Join(p, "model.onnx")); err != nil {
 		t.Fatalf("shipped model missing: %v (run `make train`)", err)
 	}
@@ -131,7 +131,17 @@ func rawOutputs(t *testing.T, m *Model, series []inference.Series) ([][]float32,
 	return out, scales
 }
 
-func TestShippedModelParity(t *testing.T) { checkParity(t, shippedModel(t)) }
+// Every shipped version (the default and the ones kept for comparison or
+// rollback) must agree with PyTorch.
+func TestShippedModelParity(t *testing.T) {
+	dirs, err := filepath.Glob(filepath.Join(testenv.RepoRoot(), "models", "lstm-*"))
+	if err != nil || len(dirs) == 0 {
+		t.Fatalf("no shipped models: %v", err)
+	}
+	for _, d := range dirs {
+		t.Run(filepath.Base(d), func(t *testing.T) { checkParity(t, d) })
+	}
+}
 
 func TestShippedModelCard(t *testing.T) {
 	m := openModel(t, shippedModel(t), Options{})
@@ -171,7 +181,7 @@ func TestForecastContract(t *testing.T) {
 			}
 		}
 		short := series[i].ID == "short"
-		if short != (f.Fallback != "") || (short && f.Model != "naive") || (!short && f.Model != "lstm-1") {
+		if short != (f.Fallback != "") || (short && f.Model != "naive") || (!short && f.Model != m.Card().Label()) {
 			t.Errorf("%s: model %q fallback %q", f.ID, f.Model, f.Fallback)
 		}
 	}
