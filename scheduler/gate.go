@@ -125,8 +125,12 @@ func (g Gate) Judge(ev []GateSample) (Verdict, string) {
 		return NoData, fmt.Sprintf("holding: shadow served %d requests in %s (< %d to judge)", n, g.Window, g.MinRequests)
 	}
 	// 99% one-sided: overlapping windows judge the same errors again.
+	// The last tick must still show it: errors of instances that were
+	// cold (or of a burst) earlier in the window are history, not a worse
+	// pool.
 	lo, prim := wilsonLower(errs, n, 2.326), rate(perrs, pn)
-	if lo > prim+g.ErrRateSlack {
+	last := ev[len(ev)-1]
+	if lo > prim+g.ErrRateSlack && rate(last.Errors, last.Requests) > rate(last.PrimaryErrors, last.PrimaryRequests)+g.ErrRateSlack {
 		return Worse, fmt.Sprintf("shadow error rate %.3f (99%% lower bound %.3f, %d/%d) > primary %.3f + %.3f",
 			rate(errs, n), lo, errs, n, prim, g.ErrRateSlack)
 	}

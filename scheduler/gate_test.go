@@ -36,6 +36,16 @@ func overloadOver() []GateSample {
 	return ev
 }
 
+// coldOver is a shadow whose instances failed 5 % while cold, then none:
+// the window is still worse than the primary, the last tick is not.
+func coldOver() []GateSample {
+	ev := ticks(10, 60, 0, 20)
+	for i := range 9 {
+		ev[i].Errors = 3
+	}
+	return ev
+}
+
 func TestGateJudge(t *testing.T) {
 	cases := []struct {
 		name string
@@ -56,6 +66,7 @@ func TestGateJudge(t *testing.T) {
 		{"failing no more than the primary: overload", withPrimaryErrors(ticks(1, 180, 90, 20), 0.5), Pass, "error rate 0.500, latency 20.0ms vs primary 0.500"},
 		{"failing more than a failing primary", withPrimaryErrors(ticks(1, 180, 90, 20), 0.25), Fail, "0.250 beyond the primary's"},
 		{"an overload over, still in the window", overloadOver(), Pass, "shadow 600 requests"},
+		{"cold errors over, still in the window", coldOver(), Pass, "shadow 600 requests"},
 	}
 	for _, c := range cases {
 		got, why := (Gate{}).Judge(c.ev)
