@@ -125,32 +125,52 @@ func (g Gate) Judge(ev []GateSample) (Verdict, string) {
 		return NoData, fmt.Sprintf("holding: shadow served %d requests in %s (< %d to judge)", n, g.Window, g.MinRequests)
 	}
 	// 99% one-sided: overlapping windows judge the same errors again.
+	// The last tick must still show it: errors of instances that were
+	// cold (or of a burst) earlier in the window are history, not a worse
+	// pool.
 	lo, prim := wilsonLower(errs, n, 2.326), rate(perrs, pn)
-	if lo > prim+g.ErrRateSlack {
+	last := ev[len(ev)-1]
+	if lo > prim+g.ErrRateSlack && rate(last.Errors, last.Requests) > rate(last.PrimaryErrors, last.PrimaryRequests)+g.ErrRateSlack {
 		return Worse, fmt.Sprintf("shadow error rate %.3f (99%% lower bound %.3f, %d/%d) > primary %.3f + %.3f",
 			rate(errs, n), lo, errs, n, prim, g.ErrRateSlack)
 	}
 	return g.latency(ev, n, errs, prim)
 }
 
-// failing is Fail when the error rate's 99.5% lower bound in the last tick
-// or over the window reaches FailErrRate: a clearly broken shadow rolls
-// back within a tick, a few unlucky errors do not.
+// failing is Fail when the 99.5% lower bound of the shadow's excess error
+// rate, in the last tick or over the window, reaches FailErrRate: a clearly
+// broken shadow rolls back within a tick, a few unlucky errors do not. The
+// excess errors of a tick are those beyond the primary's error rate at the
+// same tick (paired, as canary analysis compares with its baseline): when
+// the whole load balancer was short of capacity both fail alike, and a
+// rollback would only send the shadow's traffic to the failing primary —
+// also once the overload is over but still in the window.
 func (g Gate) failing(ev []GateSample, n, errs int64) (Verdict, string) {
 	if len(ev) == 0 {
 		return NoData, ""
 	}
 	last := ev[len(ev)-1]
+	var excess int64
+	for _, s := range ev {
+		excess += s.excessErrors()
+	}
 	for _, c := range []struct {
-		what    string
-		e, reqs int64
-	}{{"in the last tick", last.Errors, last.Requests}, {"in " + g.Window.String(), errs, n}} {
-		if lo := wilsonLower(c.e, c.reqs, 2.576); lo >= g.FailErrRate {
-			return Fail, fmt.Sprintf("shadow error rate %.3f %s (%d/%d, 99.5%% lower bound %.3f) >= %.3f",
-				rate(c.e, c.reqs), c.what, c.e, c.reqs, lo, g.FailErrRate)
+		what       string
+		e, x, reqs int64
+	}{{"in the last tick", last.Errors, last.excessErrors(), last.Requests}, {"in " + g.Window.String(), errs, excess, n}} {
+		if lo := wilsonLower(c.x, c.reqs, 2.576); lo >= g.FailErrRate {
+			return Fail, fmt.Sprintf("shadow error rate %.3f %s (%d/%d), %.3f beyond the primary's (99.5%% lower bound %.3f) >= %.3f",
+				rate(c.e, c.reqs), c.what, c.e, c.reqs, rate(c.x, c.reqs), lo, g.FailErrRate)
 		}
 	}
 	return NoData, ""
+}
+
+// excessErrors are the shadow's errors beyond what the primary's error
+// rate at the same tick would give its requests (at least 0).
+func (s GateSample) excessErrors() int64 {
+	want := math.Round(float64(s.Requests) * rate(s.PrimaryErrors, s.PrimaryRequests))
+	return max(0, s.Errors-int64(want))
 }
 
 // latency is Worse when the shadow's request-weighted mean latency exceeds

@@ -18,6 +18,34 @@ func ticks(n int, reqs, errs int64, latMS float64) []GateSample {
 	return ev
 }
 
+func withPrimaryErrors(ev []GateSample, r float64) []GateSample {
+	for i := range ev {
+		ev[i].PrimaryErrors = int64(r * float64(ev[i].PrimaryRequests))
+	}
+	return ev
+}
+
+// overloadOver is five ticks in which shadow and primary both failed half
+// their requests, then five healthy ticks: the window's shadow error rate
+// is still above FailErrRate, but no higher than the primary's.
+func overloadOver() []GateSample {
+	ev := ticks(10, 60, 0, 20)
+	for i := range 5 {
+		ev[i].Errors, ev[i].PrimaryErrors = 30, 3000
+	}
+	return ev
+}
+
+// coldOver is a shadow whose instances failed 5 % while cold, then none:
+// the window is still worse than the primary, the last tick is not.
+func coldOver() []GateSample {
+	ev := ticks(10, 60, 0, 20)
+	for i := range 9 {
+		ev[i].Errors = 3
+	}
+	return ev
+}
+
 func TestGateJudge(t *testing.T) {
 	cases := []struct {
 		name string
@@ -35,6 +63,10 @@ func TestGateJudge(t *testing.T) {
 		{"more errors", ticks(6, 100, 5, 20), Worse, "99% lower bound"},
 		{"slower but too few ticks to judge latency", ticks(4, 30, 0, 120), Pass, "latency not judged"},
 		{"twice as slow as the limit allows", ticks(6, 30, 0, 120), Worse, "Mann–Whitney"},
+		{"failing no more than the primary: overload", withPrimaryErrors(ticks(1, 180, 90, 20), 0.5), Pass, "error rate 0.500, latency 20.0ms vs primary 0.500"},
+		{"failing more than a failing primary", withPrimaryErrors(ticks(1, 180, 90, 20), 0.25), Fail, "0.250 beyond the primary's"},
+		{"an overload over, still in the window", overloadOver(), Pass, "shadow 600 requests"},
+		{"cold errors over, still in the window", coldOver(), Pass, "shadow 600 requests"},
 	}
 	for _, c := range cases {
 		got, why := (Gate{}).Judge(c.ev)

@@ -19,6 +19,7 @@ type cloud struct {
 	primary string
 	shadow  string
 
+	slowStart      time.Duration // the shadow servers' weight ramp once set ready
 	primaryServers []*instance
 	instances      map[string]*instance // provider's live instances by ID
 	servers        []*server            // the shadow backend
@@ -37,10 +38,11 @@ type server struct {
 	state scheduler.ServerState
 	inst  *instance
 	sess  int64
+	since time.Time // set ready at: its slowstart began
 }
 
-func newCloud(c Cluster, l scheduler.LBSpec, primary int) *cloud {
-	cl := &cloud{c: c, lb: l.Name, primary: l.Backend, shadow: l.ShadowBackend,
+func newCloud(c Cluster, l scheduler.LBSpec, primary int, slowStart time.Duration) *cloud {
+	cl := &cloud{c: c, slowStart: slowStart, lb: l.Name, primary: l.Backend, shadow: l.ShadowBackend,
 		instances: map[string]*instance{}, stats: map[string]*scheduler.BackendStats{}}
 	for i := range primary {
 		cl.primaryServers = append(cl.primaryServers, &instance{id: fmt.Sprintf("primary-%d", i), warmFor: c.Warmup})
@@ -167,6 +169,9 @@ func (cl *cloud) SetServerState(_ context.Context, backend, name string, st sche
 	if cl.servers[i].state != st {
 		cl.mutations++
 		cl.servers[i].state = st
+		if st == scheduler.ServerReady {
+			cl.servers[i].since = cl.now
+		}
 	}
 	if st != scheduler.ServerReady {
 		cl.servers[i].sess = 0 // sessions end within the tick
@@ -219,4 +224,18 @@ func (cl *cloud) serving() ([]*instance, []*server) {
 		}
 	}
 	return ins, ss
+}
+
+// weights are the serving servers' effective weights over the tick from
+// now: HAProxy's slowstart ramps a server set ready from 0 to its full
+// weight over slowStart (taken at the middle of the tick, so never 0).
+func (cl *cloud) weights(ss []*server, dt time.Duration) []float64 {
+	if cl.slowStart <= 0 {
+		return nil
+	}
+	w := make([]float64, len(ss))
+	for i, s := range ss {
+		w[i] = min(1, (cl.now.Sub(s.since).Seconds()+dt.Seconds()/2)/cl.slowStart.Seconds())
+	}
+	return w
 }

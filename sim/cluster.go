@@ -88,6 +88,13 @@ type backendTick struct {
 // serve splits rate round-robin over the serving instances (equal
 // weights, so every server gets the same rate) and queues each like group.
 func (c Cluster) serve(servers []*instance, rate float64) backendTick {
+	return c.serveWeighted(servers, nil, rate)
+}
+
+// serveWeighted splits rate over the serving instances in proportion to
+// their weights in (0, 1] (nil: all 1), as HAProxy's weighted round-robin
+// does, and queues each group of like servers (same speed and weight).
+func (c Cluster) serveWeighted(servers []*instance, weights []float64, rate float64) backendTick {
 	var bt backendTick
 	if rate <= 0 {
 		bt.busy = make([]float64, len(servers))
@@ -97,24 +104,41 @@ func (c Cluster) serve(servers []*instance, rate float64) backendTick {
 		bt.failed = rate
 		return bt
 	}
-	per := rate / float64(len(servers))
-	warm, cold := 0, 0
-	for _, in := range servers {
-		if c.cold(in) {
-			cold++
-		} else {
-			warm++
+	weight := func(i int) float64 {
+		if weights == nil {
+			return 1
 		}
-		bt.busy = append(bt.busy, min(1, per/c.capacityOf(in)))
+		return weights[i]
 	}
-	timeout := c.QueueTimeout.Seconds()
+	total := 0.0
+	for i := range servers {
+		total += weight(i)
+	}
+	type key struct {
+		cold bool
+		w    float64
+	}
+	var order []key
+	groups := map[key]*group{}
 	svc := c.ServiceTime.Seconds()
-	for _, g := range []group{
-		{n: warm, rate: per * float64(warm), cap: c.Capacity, svc: svc, workers: c.Workers},
-		{n: cold, rate: per * float64(cold), cap: c.Capacity / c.ColdFactor, svc: svc * c.ColdFactor,
-			errRate: c.ColdErrorRate, workers: c.Workers},
-	} {
-		o := g.serve(timeout)
+	for i, in := range servers {
+		per := rate * weight(i) / total
+		bt.busy = append(bt.busy, min(1, per/c.capacityOf(in)))
+		k := key{c.cold(in), weight(i)}
+		g := groups[k]
+		if g == nil {
+			g = &group{cap: c.Capacity, svc: svc, workers: c.Workers}
+			if k.cold {
+				g.cap, g.svc, g.errRate = c.Capacity/c.ColdFactor, svc*c.ColdFactor, c.ColdErrorRate
+			}
+			groups[k] = g
+			order = append(order, k)
+		}
+		g.n++
+		g.rate += per
+	}
+	for _, k := range order {
+		o := groups[k].serve(c.QueueTimeout.Seconds())
 		bt.outs = append(bt.outs, o)
 		bt.served += o.served
 		bt.failed += o.failed

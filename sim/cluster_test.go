@@ -85,3 +85,38 @@ func TestOracleTargetsSlidingMax(t *testing.T) {
 		}
 	}
 }
+
+// Weighted round-robin (HAProxy's slowstart ramp): the same three servers
+// as above, the cold one at a quarter weight, take 9, 9 and 2.25 req/s of
+// 20.25: the cold one no longer saturates, nothing fails but its cold 2 %.
+func TestWeightedSpareTheSlowStartingServer(t *testing.T) {
+	c := Cluster{Capacity: 10, Warmup: time.Minute}.WithDefaults()
+	servers := []*instance{{warmFor: time.Minute}, {warmFor: time.Minute}, {}}
+	bt := c.serveWeighted(servers, []float64{1, 1, 0.25}, 20.25)
+	if want := 2.25 * c.ColdErrorRate; math.Abs(bt.failed-want) > 1e-9 {
+		t.Errorf("failed %g req/s, want %g", bt.failed, want)
+	}
+	if want := []float64{0.9, 0.9, 0.45}; math.Abs(bt.busy[0]-want[0]) > 1e-9 || math.Abs(bt.busy[2]-want[2]) > 1e-9 {
+		t.Errorf("busy %v, want %v", bt.busy, want)
+	}
+	eq, rr := c.serveWeighted(servers, []float64{1, 1, 1}, 21), c.serve(servers, 21)
+	if math.Abs(eq.failed-rr.failed) > 1e-9 || math.Abs(p99(eq.outs, 5)-p99(rr.outs, 5)) > 1e-9 {
+		t.Errorf("equal weights: failed %g p99 %g, round-robin %g %g", eq.failed, p99(eq.outs, 5), rr.failed, p99(rr.outs, 5))
+	}
+}
+
+// A shadow server set ready ramps its weight over the slowstart, from the
+// middle of its first tick; without slowstart it takes its full part.
+func TestCloudSlowStartWeights(t *testing.T) {
+	cl := &cloud{slowStart: 2 * time.Minute, now: t0.Add(time.Minute)}
+	ss := []*server{{since: t0}, {since: t0.Add(time.Minute)}, {since: t0.Add(-time.Hour)}}
+	got, want := cl.weights(ss, time.Minute), []float64{0.75, 0.25, 1}
+	for i := range want {
+		if math.Abs(got[i]-want[i]) > 1e-9 {
+			t.Fatalf("weights %v, want %v", got, want)
+		}
+	}
+	if cl.slowStart = 0; cl.weights(ss, time.Minute) != nil {
+		t.Error("no slowstart: weights, want nil (all equal)")
+	}
+}

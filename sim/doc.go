@@ -29,7 +29,11 @@
 // shadow backend by the shadow share (percent, as the map-driven use_backend
 // rule does: share/100 of requests in expectation), and within a backend
 // round-robin with equal weights: every serving server receives the same
-// request rate whatever its speed, so cold servers saturate first. Requests
+// request rate whatever its speed, so cold servers saturate first — except
+// that the shadow servers ramp their weight from 0 to full over
+// Config.SlowStart once set ready (HAProxy's slowstart, which serve's
+// predictive policy gives the servers it adds: the providers' longest
+// warm-up; `shadowscale backtest` sets the simulated warm-up). Requests
 // sent to a backend with no serving server fail (HAProxy's 503).
 //
 // Each group of like servers of a backend (warm or cold) is an M/M/c queue

@@ -33,7 +33,7 @@ type predictiveRun struct {
 
 func newPredictive(ctx context.Context, e *env) (*predictiveRun, error) {
 	spec := e.cfg.Settings.LBs[0]
-	pr := &predictiveRun{cl: newCloud(e.cluster, spec, e.primary), phase: scheduler.Idle}
+	pr := &predictiveRun{cl: newCloud(e.cluster, spec, e.primary, e.cfg.SlowStart), phase: scheduler.Idle}
 	wrap := func(f scheduler.Forecaster) scheduler.Forecaster {
 		c := &cadence{inner: f, every: e.every}
 		pr.fcs = append(pr.fcs, c)
@@ -142,7 +142,7 @@ func (cl *cloud) advance(rate float64, dt time.Duration) tickOut {
 	primRate := rate - shadowRate
 	ins, ss := cl.serving()
 	pb := cl.c.serve(cl.primaryServers, primRate)
-	sb := cl.c.serve(ins, shadowRate)
+	sb := cl.c.serveWeighted(ins, cl.weights(ss, dt), shadowRate)
 	cl.count(cl.primary, pb, primRate, dt, len(cl.primaryServers))
 	cl.count(cl.shadow, sb, shadowRate, dt, len(ins))
 	if len(ins) > 0 {

@@ -39,8 +39,12 @@ type Config struct {
 	// Skip is the start of the trace that only feeds the history.
 	Skip time.Duration
 	// Primary is the predictive policy's primary instances (0 = auto).
-	Primary  int
-	Reactive Reactive
+	Primary int
+	// SlowStart ramps the weight of a shadow server set ready from 0 to
+	// full over this long (HAProxy's slowstart; serve's predictive policy
+	// adds servers with the providers' longest warm-up); 0 = at once.
+	SlowStart time.Duration
+	Reactive  Reactive
 	// History replaces the trace-backed history (tests: serve's store).
 	History scheduler.History
 	// KeepDecisions keeps the scheduler's decision at every tick.

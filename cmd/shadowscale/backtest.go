@@ -126,6 +126,9 @@ func (f backtestFlags) prepare() (sim.Config, error) {
 		Demand: d, Cluster: cluster, SLO: sim.SLO{P99: f.sloP99}, Policies: policies,
 		Settings: f.settings(c, lb, cluster), Forecaster: model, Fallback: fallback,
 		HistoryWindow: c.Forecast.History, ForecastEvery: f.forecastEvery, Skip: skip, Primary: primary,
+		// As serve adds a predictive pool's servers: slowstart over the
+		// (one simulated) provider's warm-up.
+		SlowStart: cluster.Warmup,
 	}, nil
 }
 

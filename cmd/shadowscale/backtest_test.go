@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shadowscale/shadowscale/inference"
 	"github.com/shadowscale/shadowscale/metrics"
@@ -211,5 +212,32 @@ func TestBacktestConfig(t *testing.T) {
 	err := run(context.Background(), []string{"backtest", "--config", ini, "--lb", "nope", "--trace", "testdata/daily_cycle.csv"}, &bytes.Buffer{})
 	if err == nil || !strings.Contains(err.Error(), `--lb "nope": no [lb.nope]`) {
 		t.Errorf("unknown --lb: %v", err)
+	}
+}
+
+// The simulated shadow servers ramp their weight as serve's do: slowstart
+// over the provider's warm-up (serve's slowStart of the same configuration),
+// and over the --warmup simulated when that flag is given.
+func TestBacktestSlowStartAsServe(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want time.Duration
+	}{{nil, 0}, {[]string{"--warmup", "90s"}, 90 * time.Second}} {
+		f, err := parseBacktestFlags(append([]string{"--trace", "testdata/daily_cycle.csv"}, c.args...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		cfg, err := f.prepare()
+		if err != nil {
+			t.Fatal(err)
+		}
+		want := c.want
+		if want == 0 {
+			conf, _, _ := backtestConfig("", "")
+			want = slowStart(conf)
+		}
+		if cfg.SlowStart != want || cfg.SlowStart != cfg.Cluster.Warmup {
+			t.Errorf("%v: slowstart %s, want %s (warm-up %s)", c.args, cfg.SlowStart, want, cfg.Cluster.Warmup)
+		}
 	}
 }
