@@ -92,6 +92,24 @@ func (e *e2e) trainChampion() string {
 	return out
 }
 
+// championModels trains the weak champion and serves it from a new
+// registry; the models are closed when the test ends.
+func (e *e2e) championModels() (string, Registry, *Models) {
+	e.t.Helper()
+	champDir := e.trainChampion()
+	champ, err := e.loader(champDir)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	reg := Registry{Path: filepath.Join(e.dir, "models.json")}
+	ms, err := NewModels(reg, e.loader, champ, champDir, e.naive, e2eStart, nil)
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	e.t.Cleanup(func() { ms.Close() })
+	return champDir, reg, ms
+}
+
 func (e *e2e) loader(dir string) (inference.Forecaster, error) {
 	return onnx.New(e.lib, dir, onnx.Options{Threads: 1, Fallback: e.naive})
 }

@@ -15,17 +15,7 @@ import (
 // challenger (the old champion again) is not promoted.
 func TestEndToEndDriftRetrainPromote(t *testing.T) {
 	e := newE2E(t)
-	champDir := e.trainChampion()
-	champ, err := e.loader(champDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := Registry{Path: filepath.Join(e.dir, "models.json")}
-	ms, err := NewModels(reg, e.loader, champ, champDir, e.naive, e2eStart, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ms.Close()
+	champDir, reg, ms := e.championModels()
 	opt := DefaultOptions()
 	opt.MaxLateness = 5 * time.Minute
 	// The weak champion's p90 covers about 84 % of this traffic: drift for a
@@ -129,17 +119,7 @@ func TestRetrainKilledLeavesChampion(t *testing.T) {
 // field; the champion keeps serving and the refusal is in the history.
 func TestBadChallengerRefused(t *testing.T) {
 	e := newE2E(t)
-	champDir := e.trainChampion()
-	champ, err := e.loader(champDir)
-	if err != nil {
-		t.Fatal(err)
-	}
-	reg := Registry{Path: filepath.Join(e.dir, "models.json")}
-	ms, err := NewModels(reg, e.loader, champ, champDir, e.naive, e2eStart, nil)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ms.Close()
+	champDir, reg, ms := e.championModels()
 	for _, c := range []struct {
 		name   string
 		break_ func(dir string)

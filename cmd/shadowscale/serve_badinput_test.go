@@ -78,9 +78,7 @@ func testHAProxyUnreachableAtStart(t *testing.T) {
 	e.startHAProxy()
 	e.waitFor("serve to start once HAProxy answers", time.Minute, func() bool { return p.find("decision", nil) != nil })
 	t.Logf("serve retried %d times before HAProxy answered", p.count("haproxy unreachable; retrying"))
-	if code := p.stop(t); code != 0 {
-		t.Errorf("exit %d after SIGTERM, want 0", code)
-	}
+	p.stopClean(t)
 }
 
 // testHAProxyDownMidRun: with a pool kept warm (min_pools_per_lb = 1),
@@ -131,9 +129,7 @@ func testHAProxyDownMidRun(t *testing.T) {
 	default:
 		t.Errorf("neither resumed nor rolled back cleanly: servers %v, %s", servers, e.stateText())
 	}
-	if code := p.stop(t); code != 0 {
-		t.Errorf("exit %d after SIGTERM, want 0", code)
-	}
+	p.stopClean(t)
 }
 
 // countAfter counts log lines from index from on with msg whose JSON text
@@ -173,9 +169,7 @@ func testProviderHookFails(t *testing.T) {
 		t.Error("no rollback logged")
 	}
 	t.Logf("recorded failure: %s", st.LastFailure)
-	if code := p.stop(t); code != 0 {
-		t.Errorf("exit %d after SIGTERM, want 0", code)
-	}
+	p.stopClean(t)
 }
 
 // testHAProxyConfigFileMissing: HAProxy answers but config_file names no

@@ -122,9 +122,7 @@ func testDataplaneLifecycle(t *testing.T, bin string) {
 	if st := e.lbState(); st.RolledBack != 0 {
 		t.Errorf("a pool was rolled back: %s", st.LastFailure)
 	}
-	e.waitDropped()
-	e.checkClean()
-	e.checkConfigured(api, nil)
+	e.checkLeftNothing(api)
 	if reloads > 4 {
 		t.Errorf("one lifecycle cost %d reloads, want at most 4 (adds and removals, each one reload, two at worst)", reloads)
 	}
@@ -163,25 +161,11 @@ func testDataplaneCrash(t *testing.T, bin string) {
 	if n := res.ErrorCount(); n != 0 || res.Requests == 0 {
 		t.Errorf("clients saw %d errors in %d requests: %v", n, res.Requests, res.Errors)
 	}
-	e.waitDropped()
-	e.checkClean()
-	e.checkConfigured(api, nil)
-	if code := second.stop(t); code != 0 {
-		t.Errorf("serve exited %d after SIGTERM, want 0", code)
-	}
+	e.checkLeftNothing(api)
+	second.stopClean(t)
 }
 
-func (e *serveEnv) reloads() int {
-	e.t.Helper()
-	n, failed, err := dpapitest.Reloads(e.hap)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if failed > 0 {
-		e.t.Errorf("haproxy reports %d failed reloads", failed)
-	}
-	return n
-}
+func (e *serveEnv) reloads() int { return dpapitest.CountReloads(e.t, e.hap) }
 
 // checkConfigured asserts that the scheduler's servers in the API's
 // configuration of the shadow backend are exactly within owned.
@@ -235,12 +219,18 @@ func testDataplaneAPIRestart(t *testing.T, bin string) {
 	if n := res.ErrorCount(); n != 0 || res.Requests == 0 {
 		t.Errorf("clients saw %d errors in %d requests: %v", n, res.Requests, res.Errors)
 	}
+	e.checkLeftNothing(api)
+	p.stopClean(t)
+}
+
+// checkLeftNothing: once HAProxy dropped the removed servers, nothing of
+// the scheduler's is left in HAProxy, the provider or the API's
+// configuration.
+func (e *serveEnv) checkLeftNothing(api *dpapitest.Real) {
+	e.t.Helper()
 	e.waitDropped()
 	e.checkClean()
 	e.checkConfigured(api, nil)
-	if code := p.stop(t); code != 0 {
-		t.Errorf("serve exited %d after SIGTERM, want 0", code)
-	}
 }
 
 // waitDropped waits, bounded, until HAProxy runs none of the scheduler's
@@ -300,12 +290,8 @@ func testDataplaneOutside(t *testing.T, bin string) {
 			t.Errorf("the other client's change was lost: %v", err)
 		}
 	}
-	e.waitDropped()
-	e.checkClean()
-	e.checkConfigured(api, nil)
-	if code := p.stop(t); code != 0 {
-		t.Errorf("serve exited %d after SIGTERM, want 0", code)
-	}
+	e.checkLeftNothing(api)
+	p.stopClean(t)
 }
 
 // outsideCommit adds a backend in a transaction, as another client would,

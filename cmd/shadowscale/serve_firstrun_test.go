@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -11,6 +10,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shadowscale/shadowscale/internal/syncbuf"
 	"github.com/shadowscale/shadowscale/internal/testenv"
 	"github.com/shadowscale/shadowscale/metrics/embedded"
 )
@@ -99,7 +99,7 @@ func testServeFindsORTLib(t *testing.T) {
 		cmd := exec.Command(bin, "serve", "--json", "--config", "s.ini")
 		cmd.Dir = dir
 		cmd.Env = append(os.Environ(), "ONNXRUNTIME_LIB=")
-		var stderr lockedBuffer
+		var stderr syncbuf.Buffer
 		cmd.Stderr = &stderr
 		if err := cmd.Start(); err != nil {
 			t.Fatal(err)
@@ -131,21 +131,4 @@ func testServeFindsORTLib(t *testing.T) {
 			t.Errorf("SIGTERM while waiting for HAProxy: %v", err)
 		}
 	}
-}
-
-type lockedBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (l *lockedBuffer) Write(p []byte) (int, error) {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.Write(p)
-}
-
-func (l *lockedBuffer) String() string {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	return l.b.String()
 }

@@ -79,6 +79,14 @@ func (p *serveProc) kill() {
 
 // stop sends SIGTERM and returns the exit code (bounded wait: a tick
 // finishing takes seconds, not half a minute).
+// stopClean is stop, failing the test unless serve exited 0.
+func (p *serveProc) stopClean(t *testing.T) {
+	t.Helper()
+	if code := p.stop(t); code != 0 {
+		t.Errorf("serve exited %d after SIGTERM, want 0", code)
+	}
+}
+
 func (p *serveProc) stop(t *testing.T) int {
 	t.Helper()
 	p.stopped = true

@@ -85,17 +85,7 @@ func startApp(t *testing.T, name string) *demoapp.Instance {
 	return in
 }
 
-func (e *realEnv) reloads() int {
-	e.t.Helper()
-	n, failed, err := dpapitest.Reloads(e.h)
-	if err != nil {
-		e.t.Fatal(err)
-	}
-	if failed > 0 {
-		e.t.Fatalf("haproxy reports %d failed reloads", failed)
-	}
-	return n
-}
+func (e *realEnv) reloads() int { return dpapitest.CountReloads(e.t, e.h) }
 
 // waitFor polls cond every 100ms, failing after timeout.
 func (e *realEnv) waitFor(what string, timeout time.Duration, cond func() bool) {

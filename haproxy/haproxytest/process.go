@@ -10,11 +10,11 @@ import (
 	"os/exec"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"time"
 
 	"github.com/shadowscale/shadowscale/internal/freeport"
+	"github.com/shadowscale/shadowscale/internal/syncbuf"
 )
 
 // HAProxy is one running master-worker HAProxy.
@@ -27,7 +27,7 @@ type HAProxy struct {
 	cfg    Config // as started, Port filled in: RestartEmpty starts it again
 	cmd    *exec.Cmd
 	done   chan struct{}
-	stderr *output
+	stderr *syncbuf.Buffer
 }
 
 // StartProcess writes the config into dir (which must exist and be short
@@ -84,7 +84,7 @@ func StartConfig(ctx context.Context, bin string, p Paths, lb, addr string) (*HA
 }
 
 func (h *HAProxy) start(ctx context.Context) (*HAProxy, error) {
-	h.done, h.stderr = make(chan struct{}), &output{}
+	h.done, h.stderr = make(chan struct{}), &syncbuf.Buffer{}
 	// -W: master-worker in the foreground, so the child we started is the
 	// master and its PID is the one to signal.
 	h.cmd = exec.Command(h.Bin, "-W", "-S", h.MasterSocket+",mode,600", "-f", h.Config, "-p", h.PIDFile)
@@ -100,24 +100,6 @@ func (h *HAProxy) start(ctx context.Context) (*HAProxy, error) {
 		return nil, err
 	}
 	return h, nil
-}
-
-// output collects what haproxy prints; it is read while the process runs.
-type output struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (o *output) Write(p []byte) (int, error) {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.Write(p)
-}
-
-func (o *output) String() string {
-	o.mu.Lock()
-	defer o.mu.Unlock()
-	return o.b.String()
 }
 
 // PID is the master's process id.

@@ -66,10 +66,7 @@ func HAProxy(t testing.TB) string {
 // fails/skips.
 func HAProxyVersions(t testing.TB) map[string]string {
 	t.Helper()
-	p := Cached("HAPROXY_32", "bin/haproxy-3.2")
-	if p == "" {
-		Missing(t, "HAProxy 3.2 (HAPROXY_32 or .cache/bin/haproxy-3.2)", "run `make setup`, which builds it from the vendored source")
-	}
+	p := cached(t, "HAPROXY_32", "bin/haproxy-3.2", "HAProxy 3.2", "run `make setup`, which builds it from the vendored source")
 	return map[string]string{"2.6": binary(t, "haproxy"), "3.2": p}
 }
 
@@ -77,11 +74,7 @@ func HAProxyVersions(t testing.TB) map[string]string {
 // builds (.cache/bin/dataplaneapi, or DATAPLANEAPI), or fails/skips.
 func DataplaneAPI(t testing.TB) string {
 	t.Helper()
-	p := Cached("DATAPLANEAPI", "bin/dataplaneapi")
-	if p == "" {
-		Missing(t, "the Data Plane API v2.9.9 (DATAPLANEAPI or .cache/bin/dataplaneapi)", "run `make setup`, which builds it from the vendored source")
-	}
-	return p
+	return cached(t, "DATAPLANEAPI", "bin/dataplaneapi", "the Data Plane API v2.9.9", "run `make setup`, which builds it from the vendored source")
 }
 
 // Chromium returns Debian's chromium (for the status page test) or
@@ -100,19 +93,22 @@ func Python(t testing.TB) string {
 // ONNXRuntime returns the ONNX Runtime shared library or fails/skips.
 func ONNXRuntime(t testing.TB) string {
 	t.Helper()
-	p := Cached("ONNXRUNTIME_LIB", "lib/libonnxruntime.so")
-	if p == "" {
-		Missing(t, "the ONNX Runtime library (ONNXRUNTIME_LIB or .cache/lib/libonnxruntime.so)", "run `make setup`, which unpacks it from the npm package onnxruntime-node")
-	}
-	return p
+	return cached(t, "ONNXRUNTIME_LIB", "lib/libonnxruntime.so", "the ONNX Runtime library", "run `make setup`, which unpacks it from the npm package onnxruntime-node")
 }
 
 // Influxd returns the InfluxDB 1.8.3 server binary or fails/skips.
 func Influxd(t testing.TB) string {
 	t.Helper()
-	p := Cached("INFLUXD", "bin/influxd")
+	return cached(t, "INFLUXD", "bin/influxd", "influxd 1.8.3", "run `make setup`, which builds it with go install")
+}
+
+// cached is Cached for a test: the component what, or fail/skip with
+// how to install it.
+func cached(t testing.TB, envVar, rel, what, howToInstall string) string {
+	t.Helper()
+	p := Cached(envVar, rel)
 	if p == "" {
-		Missing(t, "influxd 1.8.3 (INFLUXD or .cache/bin/influxd)", "run `make setup`, which builds it with go install")
+		Missing(t, what+" ("+envVar+" or .cache/"+rel+")", howToInstall)
 	}
 	return p
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net/http"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -116,27 +115,15 @@ func (r *fleetRig) build() error {
 // load sends steady requests through one node until ctx is done.
 func (r *fleetRig) load(ctx context.Context, nd *fleetNode) {
 	url := nd.h.URL() // a restarted node keeps its port
-	c := &http.Client{Timeout: 5 * time.Second}
-	tick := time.NewTicker(5 * time.Millisecond)
-	defer tick.Stop()
-	for {
-		select {
-		case <-ctx.Done():
-			return
-		case <-tick.C:
-		}
+	steadyGets(ctx, func() string { return url }, func(ok bool) {
 		nd.sent.Add(1)
-		resp, err := c.Get(url)
 		switch {
-		case (err != nil || resp.StatusCode != 200) && nd.down.Load():
+		case !ok && nd.down.Load():
 			nd.failsDown.Add(1)
-		case err != nil || resp.StatusCode != 200:
+		case !ok:
 			nd.fails.Add(1)
 		}
-		if resp != nil {
-			resp.Body.Close()
-		}
-	}
+	})
 }
 
 func (r *fleetRig) loadAll(ctx context.Context) {

@@ -174,6 +174,17 @@ func (r *rig) build() {
 // load sends steady requests through HAProxy until ctx is done (bounded by
 // the test's own deadline), counting client-side failures.
 func (r *rig) load(ctx context.Context) {
+	steadyGets(ctx, func() string { return r.h.URL() }, func(ok bool) {
+		r.sent.Add(1)
+		if !ok {
+			r.fails.Add(1)
+		}
+	})
+}
+
+// steadyGets GETs url() every 5 ms until ctx is done and reports each
+// answer: ok is a 200.
+func steadyGets(ctx context.Context, url func() string, done func(ok bool)) {
 	c := &http.Client{Timeout: 5 * time.Second}
 	tick := time.NewTicker(5 * time.Millisecond)
 	defer tick.Stop()
@@ -183,14 +194,11 @@ func (r *rig) load(ctx context.Context) {
 			return
 		case <-tick.C:
 		}
-		r.sent.Add(1)
-		resp, err := c.Get(r.h.URL())
-		if err != nil || resp.StatusCode != 200 {
-			r.fails.Add(1)
-		}
+		resp, err := c.Get(url())
 		if resp != nil {
 			resp.Body.Close()
 		}
+		done(err == nil && resp.StatusCode == 200)
 	}
 }
 

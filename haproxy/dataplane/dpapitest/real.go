@@ -1,7 +1,6 @@
 package dpapitest
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -12,13 +11,13 @@ import (
 	"path/filepath"
 	"regexp"
 	"strconv"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/shadowscale/shadowscale/haproxy/haproxytest"
 	"github.com/shadowscale/shadowscale/internal/freeport"
+	"github.com/shadowscale/shadowscale/internal/syncbuf"
 	"github.com/shadowscale/shadowscale/internal/testenv"
 )
 
@@ -37,25 +36,7 @@ type Real struct {
 	port    int
 	cmd     *exec.Cmd
 	done    chan struct{}
-	log     *syncBuffer
-}
-
-// syncBuffer is a bytes.Buffer the process writes to while tests read it.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
+	log     *syncbuf.Buffer
 }
 
 // StartReal starts the API for h and stops it at cleanup. A missing binary
@@ -124,7 +105,7 @@ func (r *Real) Start() error {
 		"--spoe-dir", d + "/spoe", "--spoe-transaction-dir", d + "/spoe-tx", "--ssl-certs-dir", d + "/ssl",
 		"--general-storage-dir", d + "/general", "--cluster-tls-dir", d + "/cluster-tls",
 		"--log-level", "info"}
-	r.log = &syncBuffer{}
+	r.log = &syncbuf.Buffer{}
 	r.cmd = exec.Command(r.bin, args...)
 	r.cmd.Dir = d
 	r.cmd.Stdout, r.cmd.Stderr = r.log, r.log
@@ -234,6 +215,20 @@ func (r *Real) Log() string {
 }
 
 var masterReloadsRE = regexp.MustCompile(`(?m)^\d+\s+master\s+(\d+)\s+\[failed:\s*(\d+)\]`)
+
+// CountReloads is Reloads for a test: an error fails it, and so does a
+// failed reload.
+func CountReloads(t testing.TB, h *haproxytest.HAProxy) int {
+	t.Helper()
+	n, failed, err := Reloads(h)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if failed > 0 {
+		t.Errorf("haproxy reports %d failed reloads", failed)
+	}
+	return n
+}
 
 // Reloads is HAProxy's own count of reloads (and failed ones) since its
 // master started, from "show proc" on the master socket (which the 2.6
