@@ -20,11 +20,11 @@ import (
 
 // backtestFlags are backtest's command line (DESIGN.md 3.2).
 type backtestFlags struct {
-	trace, policy, capacity, configPath, lb, plot, primary string
-	boot, warmup, sloP99, skip, span, forecastEvery        time.Duration
-	coldFactor                                             float64
-	asJSON                                                 bool
-	set                                                    map[string]bool
+	trace, policy, capacity, configPath, lb, plot, series, primary string
+	boot, warmup, sloP99, skip, span, forecastEvery                time.Duration
+	coldFactor                                                     float64
+	asJSON                                                         bool
+	set                                                            map[string]bool
 }
 
 func parseBacktestFlags(args []string) (backtestFlags, error) {
@@ -44,6 +44,7 @@ func parseBacktestFlags(args []string) (backtestFlags, error) {
 	fs.Var((*dayDuration)(&f.span), "span", "score at most this much after --skip, e.g. 60d (default: the rest of the trace)")
 	fs.DurationVar(&f.forecastEvery, "forecast-every", 10*time.Minute, "how often the forecaster really runs (the tick = every tick, as serve)")
 	fs.Float64Var(&f.coldFactor, "cold-factor", 2, "how much slower a cold instance serves")
+	fs.StringVar(&f.series, "series", "", "write every scored tick (demand, forecast band, each policy's instances, ready capacity, violation) to this CSV")
 	fs.BoolVar(&f.asJSON, "json", false, "print one JSON document")
 	if err := parseFlags(fs, args); err != nil {
 		return f, err
@@ -62,16 +63,26 @@ func runBacktest(ctx context.Context, args []string, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
+	series, err := createSeries(f.series) // before the run, which may be long
+	if err != nil {
+		return err
+	}
 	cfg.Progress = newProgress(os.Stderr, time.Now()).update
 	rep, err := sim.Run(ctx, cfg)
 	cfg.Progress(-1, 0)
 	if err != nil {
+		closeSeries(series)
 		return err
 	}
 	rep.Trace = f.trace
 	if f.plot != "" {
 		if err := writePlot(f.plot, rep); err != nil {
 			return fmt.Errorf("--plot %s: %w", f.plot, err)
+		}
+	}
+	if series != nil {
+		if err := writeSeries(series, rep); err != nil {
+			return fmt.Errorf("--series %s: %w", f.series, err)
 		}
 	}
 	if f.asJSON {

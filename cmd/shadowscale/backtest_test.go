@@ -3,9 +3,12 @@ package main
 import (
 	"bytes"
 	"context"
+	"encoding/csv"
 	"encoding/json"
+	"math"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -38,6 +41,7 @@ func TestBacktestBadInput(t *testing.T) {
 		{"lb without config", append(daily, "--lb", "web"), "--lb needs --config"},
 		{"missing config", append(daily, "--config", "testdata/none.ini"), "--config"},
 		{"negative skip", append(daily, "--skip", "-1h"), "--skip must not be negative"},
+		{"series not writable", append(daily, "--series", "testdata/no/such/dir/bt.csv"), "--series: open testdata/no/such/dir/bt.csv"},
 	} {
 		t.Run(c.name, func(t *testing.T) {
 			err := run(context.Background(), c.args, &bytes.Buffer{})
@@ -54,9 +58,9 @@ func TestBacktestBadInput(t *testing.T) {
 // The JSON contract of DESIGN.md 3.2, every policy, one document.
 func TestBacktestJSON(t *testing.T) {
 	var out bytes.Buffer
-	plot := filepath.Join(t.TempDir(), "bt.png")
+	plot, series := filepath.Join(t.TempDir(), "bt.png"), filepath.Join(t.TempDir(), "bt.csv")
 	err := run(context.Background(), []string{"backtest", "--trace", "testdata/daily_cycle.csv", "--skip", "3d",
-		"--forecast-every", "30m", "--json", "--plot", plot}, &out)
+		"--forecast-every", "30m", "--json", "--plot", plot, "--series", series}, &out)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -89,6 +93,38 @@ func TestBacktestJSON(t *testing.T) {
 	}
 	if doc.Results[2]["slo_violation_minutes"] != 0.0 || doc.Results[2]["cost_vs_oracle"] != 1.0 {
 		t.Errorf("oracle: %v", doc.Results[2])
+	}
+	checkSeries(t, series, doc.Results)
+}
+
+// checkSeries: the --series CSV has a row per scored minute and adds up
+// to the report's violation minutes and instance-hours.
+func checkSeries(t *testing.T, path string, results []map[string]any) {
+	t.Helper()
+	f, err := os.Open(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	rows, err := csv.NewReader(f).ReadAll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(rows) < 2 || len(rows[0]) != 4+3*len(results) {
+		t.Fatalf("%d rows, header %v", len(rows), rows[0])
+	}
+	for i, r := range results {
+		var viol, inst float64
+		for _, row := range rows[1:] {
+			v, _ := strconv.ParseFloat(row[4+3*i+2], 64)
+			n, _ := strconv.ParseFloat(row[4+3*i], 64)
+			viol, inst = viol+v, inst+n
+		}
+		if rows[0][4+3*i] != r["policy"].(string)+"_instances" || viol != r["slo_violation_minutes"] ||
+			math.Abs(inst/60-r["instance_hours"].(float64)) > 0.01*inst/60+0.1 {
+			t.Errorf("%s: series %s: %g violation minutes, %g instance-hours; report %v, %v", r["policy"], rows[0][4+3*i],
+				viol, inst/60, r["slo_violation_minutes"], r["instance_hours"])
+		}
 	}
 }
 
