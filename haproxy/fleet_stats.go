@@ -77,11 +77,14 @@ func (a *StatRow) AddCounters(b StatRow) {
 }
 
 // add sums b into a; a status that is not UP on some node wins, so a
-// server counts as up only when it is up on every node.
+// server counts as up only when it is up on every node, and the lowest
+// weight wins, so a server weighted 0 on some node reads as taking no
+// traffic.
 func (a *StatRow) add(b StatRow) {
 	if strings.HasPrefix(a.Status, "UP") && !strings.HasPrefix(b.Status, "UP") {
 		a.Status, a.CheckStatus, a.CheckDesc = b.Status, b.CheckStatus, b.CheckDesc
 	}
+	a.Weight = min(a.Weight, b.Weight)
 	a.Sessions += b.Sessions
 	a.Queue += b.Queue
 	a.Rate += b.Rate
