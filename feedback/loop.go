@@ -26,6 +26,10 @@ type Loop struct {
 	models   *Models
 	retrain  *retrainRunner
 	schedule *Schedule
+	// leading says whether this replica may retrain (nil: always); a
+	// retraining asked for while it may not waits in deferred.
+	leading  func() bool
+	deferred *RetrainRequest
 
 	mu       sync.Mutex
 	restored bool
@@ -39,6 +43,10 @@ type Deps struct {
 	Models    *Models
 	Retrainer *Retrainer
 	Schedule  *Schedule
+	// Leading, when set, allows retraining only while it reports true:
+	// with [ha] only the leader retrains, so the replicas do not train and
+	// promote models of their own.
+	Leading func() bool
 }
 
 // New builds the loop over a metrics store; it does no I/O until the first
@@ -48,7 +56,7 @@ func New(opt Options, store metrics.Store, d Deps, log *slog.Logger) *Loop {
 		log = slog.New(slog.DiscardHandler)
 	}
 	l := &Loop{opt: opt, store: store, log: log, book: newBook(opt.keep()), cal: newCalibrator(opt.Calibration),
-		scorer: newScorer(store, opt), models: d.Models, schedule: d.Schedule, drift: map[string]Staleness{}, serving: map[string]string{}}
+		scorer: newScorer(store, opt), models: d.Models, schedule: d.Schedule, leading: d.Leading, drift: map[string]Staleness{}, serving: map[string]string{}}
 	if d.Retrainer != nil {
 		l.retrain = &retrainRunner{r: d.Retrainer, log: log}
 	}

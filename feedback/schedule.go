@@ -118,6 +118,14 @@ func (l *Loop) startRetrain(req RetrainRequest) {
 	if l.retrain == nil {
 		return
 	}
+	if l.leading != nil && !l.leading() {
+		if l.deferred == nil {
+			l.log.Info("retraining deferred: this replica is not the leader", "why", req.Why)
+		}
+		l.deferred = &req
+		return
+	}
+	l.deferred = nil
 	if l.models != nil {
 		req.Champion = l.models.ChampionDir()
 	}
@@ -138,6 +146,9 @@ func (l *Loop) maybeRetrain(_ context.Context, now time.Time) {
 	}
 	if res := l.retrain.take(); res != nil {
 		l.finishRetrain(res, now)
+	}
+	if req := l.deferred; req != nil && l.leading() {
+		l.startRetrain(*req)
 	}
 	if l.schedule.due(now) {
 		l.startRetrain(RetrainRequest{LBs: l.lbs, Why: "schedule", At: now})

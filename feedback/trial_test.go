@@ -4,10 +4,12 @@ import (
 	"context"
 	"path/filepath"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/shadowscale/shadowscale/inference"
+	"github.com/shadowscale/shadowscale/metrics"
 )
 
 // patterned forecasts the test pattern shifted by bias (0 = perfect p50).
@@ -100,24 +102,7 @@ func TestTrialPromotesOnlyABetterChallenger(t *testing.T) {
 // A stale model's band is widened and the reason says so; a retraining is
 // started (here it fails for lack of history, and that is reported).
 func TestDriftMarksStaleWidensAndRetrains(t *testing.T) {
-	store, _ := storeKinds()[0].open(t)
-	opt := DefaultOptions()
-	opt.MaxLateness = 5 * time.Minute
-	opt.Calibration.Enabled = false
-	opt.Drift = Drift{Window: 20 * time.Minute, MinSamples: 20, MinCoverage: 0.8, For: 5 * time.Minute, Margin: 0.25}
-	loop := New(opt, store, Deps{Retrainer: &Retrainer{Source: store, ModelsDir: t.TempDir(), History: time.Hour,
-		Step: time.Minute, Timeout: time.Minute}}, nil)
-	var staleAt int
-	for k := 0; k <= 40 && staleAt == 0; k++ {
-		now := minute(k)
-		if k > 0 {
-			writeDemand(t, store, "web", minute(k-1), pattern[(k-1)%4].actual)
-		}
-		loop.RecordTick(context.Background(), now, []schedTick{tick("web", now, constant("web", "m-1", now, 3))})
-		if loop.Staleness()["web"].Stale {
-			staleAt = k
-		}
-	}
+	loop, staleAt := untilStale(t, nil)
 	st := loop.Staleness()["web"]
 	if staleAt == 0 || !strings.Contains(st.Why, "raw p90 coverage 0.75 < 0.80") {
 		t.Fatalf("not stale after 40 ticks of 75 %% p90 coverage: %+v", st)
@@ -132,6 +117,42 @@ func TestDriftMarksStaleWidensAndRetrains(t *testing.T) {
 	if other, notes := loop.Adjust("web", *constant("web", "m-2", minute(41), 3)); other.P90[0] != 110 || len(notes) != 0 {
 		t.Errorf("another model's forecast was widened: %v %q", other.P90, notes)
 	}
+	waitDriftRetrain(t, loop)
+}
+
+// untilStale runs a loop whose model covers 75 % at p90 until drift marks
+// it stale (at most 40 ticks): the tick it became stale.
+func untilStale(t *testing.T, leading func() bool) (*Loop, int) {
+	t.Helper()
+	store, _ := storeKinds()[0].open(t)
+	opt := DefaultOptions()
+	opt.MaxLateness = 5 * time.Minute
+	opt.Calibration.Enabled = false
+	opt.Drift = Drift{Window: 20 * time.Minute, MinSamples: 20, MinCoverage: 0.8, For: 5 * time.Minute, Margin: 0.25}
+	loop := New(opt, store, Deps{Retrainer: &Retrainer{Source: store, ModelsDir: t.TempDir(), History: time.Hour,
+		Step: time.Minute, Timeout: time.Minute}, Leading: leading}, nil)
+	var staleAt int
+	for k := 0; k <= 40 && staleAt == 0; k++ {
+		loop.recordAt(t, store, k)
+		if loop.Staleness()["web"].Stale {
+			staleAt = k
+		}
+	}
+	return loop, staleAt
+}
+
+func (l *Loop) recordAt(t *testing.T, store metrics.Store, k int) {
+	now := minute(k)
+	if k > 0 {
+		writeDemand(t, store, "web", minute(k-1), pattern[(k-1)%4].actual)
+	}
+	l.RecordTick(context.Background(), now, []schedTick{tick("web", now, constant("web", "m-1", now, 3))})
+}
+
+// waitDriftRetrain waits for the drift's retraining to start and end; here
+// it fails for lack of history, and that is reported.
+func waitDriftRetrain(t *testing.T, loop *Loop) {
+	t.Helper()
 	deadline := time.Now().Add(time.Minute)
 	for loop.RetrainStatus().Running || loop.RetrainStatus().Started.IsZero() {
 		if time.Now().After(deadline) {
@@ -142,6 +163,26 @@ func TestDriftMarksStaleWidensAndRetrains(t *testing.T) {
 	if rs := loop.RetrainStatus(); !strings.Contains(rs.Error, "200 observed points") || !strings.HasPrefix(rs.Why, "drift: ") {
 		t.Errorf("retrain status %+v, want a drift retraining refused for lack of history", rs)
 	}
+}
+
+// With [ha] only the leader retrains: drift seen while following defers
+// the retraining, which starts at the first tick as leader.
+func TestRetrainOnlyWhileLeading(t *testing.T) {
+	var leading atomic.Bool
+	loop, staleAt := untilStale(t, leading.Load)
+	if staleAt == 0 {
+		t.Fatal("never stale")
+	}
+	store := loop.store
+	for k := staleAt + 1; k <= staleAt+5; k++ {
+		loop.recordAt(t, store, k)
+	}
+	if rs := loop.RetrainStatus(); !rs.Started.IsZero() || rs.Running {
+		t.Fatalf("a follower retrained: %+v", rs)
+	}
+	leading.Store(true)
+	loop.recordAt(t, store, staleAt+6)
+	waitDriftRetrain(t, loop)
 }
 
 // A change made to the registry by another process (`shadowscale model

@@ -39,6 +39,10 @@ func (svc *service) wireFeedback(cfg config.Config, store metrics.Store, deps *s
 		return fmt.Errorf("[feedback] registry: %w", err)
 	}
 	d := feedback.Deps{Models: models}
+	if cfg.HA.Enabled() {
+		// Built after the loop (build wires the replicas last).
+		d.Leading = func() bool { return svc.replicas != nil && svc.replicas.rep.Acting() }
+	}
 	if fc.Retrain {
 		d.Retrainer = retrainer(cfg, store)
 		at, daily, _ := fc.RetrainAtOffset() // checked by config.Validate
