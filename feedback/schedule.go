@@ -148,7 +148,9 @@ func (l *Loop) maybeRetrain(_ context.Context, now time.Time) {
 		l.finishRetrain(res, now)
 	}
 	if req := l.deferred; req != nil && l.leading() {
-		l.startRetrain(*req)
+		r := *req
+		r.At = now // train on the history up to now
+		l.startRetrain(r)
 	}
 	if l.schedule.due(now) {
 		l.startRetrain(RetrainRequest{LBs: l.lbs, Why: "schedule", At: now})
