@@ -101,13 +101,20 @@ func TestNegativeControlKillWithoutDrain(t *testing.T) {
 	primary := startApps(t, "p", 2, demoapp.Config{Delay: 20 * time.Millisecond, Stream: true})
 	h, _ := lb(t, primary)
 	ctx := context.Background()
+	killed := make(chan int64, 1)
 	go func() {
-		time.Sleep(500 * time.Millisecond)
+		// Kill while p0 has requests in flight (a fixed delay can fall
+		// between requests on a loaded machine and prove nothing).
+		deadline := time.Now().Add(5 * time.Second)
+		for primary[0].App.Stats().InFlight < 2 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
+		killed <- primary[0].App.Stats().InFlight
 		primary[0].Kill()
 	}()
 	res, err := loadgen.Run(ctx, loadgen.Config{Target: h.URL(), Rate: 500, MaxRequests: 1000, Duration: 10 * time.Second, Concurrency: 32})
 	must(t, err)
-	t.Logf("kill without drain: %d requests, errors %v", res.Requests, res.Errors)
+	t.Logf("kill without drain (%d in flight on p0): %d requests, errors %v", <-killed, res.Requests, res.Errors)
 	if res.ErrorCount() == 0 {
 		t.Fatal("killing a loaded instance without draining produced no client-side errors")
 	}
