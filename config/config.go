@@ -200,7 +200,7 @@ func Default() Config {
 		},
 		Forecast: Forecast{
 			Forecaster:     "auto",
-			AutoWindow:     200,
+			AutoWindow:     400,
 			AutoMinOrigins: 8,
 			Refit:          day,
 			Fallback:       "holt-winters",

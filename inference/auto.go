@@ -22,9 +22,11 @@ import (
 type Auto struct {
 	Candidates []Forecaster
 	memo       *pastMemo // nil: past forecasts are recomputed every call
-	Window     int       // scored origins (0: 200)
+	Window     int       // scored origins (0: 400)
 	MinOrigins int       // origins needed before trusting the ranking (0: 8)
-	Cutoff     float64   // candidates with MAE above Cutoff × the best get no weight (0: 1.02)
+	// HalfLife (in scored origins) discounts older past errors: origin k
+	// back weighs 0.5^(k/HalfLife) (0: every origin weighs the same).
+	HalfLife float64
 }
 
 // NewAuto is an Auto that remembers its candidates' past forecasts (by
@@ -97,8 +99,20 @@ func (a Auto) pastP50(ctx context.Context, c int, past []Series, horizon int) ([
 	return out, nil
 }
 
-func (a Auto) window() int     { return cmp0(a.Window, 200) }
+func (a Auto) window() int     { return cmp0(a.Window, 400) }
 func (a Auto) minOrigins() int { return cmp0(a.MinOrigins, 8) }
+
+// originWeights are the weights of n scored origins, newest first.
+func (a Auto) originWeights(n int) []float64 {
+	w := make([]float64, n)
+	for k := range w {
+		w[k] = 1
+		if a.HalfLife > 0 {
+			w[k] = math.Exp2(-float64(k) / a.HalfLife)
+		}
+	}
+	return w
+}
 
 func cmp0(v, def int) int {
 	if v <= 0 {
@@ -201,20 +215,9 @@ func gridEnds(s Series, horizon, window int) []int {
 // mix weights the candidates' current forecasts of series i by their
 // scores on its past origins.
 func (a Auto) mix(i int, s Series, horizon int, now [][]Forecast, then [][][]float64, use []int, past []Series) (Forecast, error) {
-	maes := make([]float64, len(a.Candidates))
-	first := -1
-	for c := range a.Candidates {
-		maes[c] = math.Inf(1)
-		if now[c] == nil {
-			continue
-		}
-		if first < 0 {
-			first = c
-		}
-		if then[c] != nil {
-			maes[c] = pastMAE(s, then[c], use, past, horizon)
-		}
-	}
+	p := pastScore{s: s, then: then, use: use, wt: a.originWeights(len(use)), past: past}
+	maes := p.maes(now, horizon)
+	first := slices.IndexFunc(now, func(f []Forecast) bool { return f != nil })
 	if first < 0 {
 		return Forecast{}, fmt.Errorf("no candidate could forecast")
 	}
@@ -225,26 +228,30 @@ func (a Auto) mix(i int, s Series, horizon int, now [][]Forecast, then [][][]flo
 			len(use), a.minOrigins(), a.Candidates[first].Name())
 		return f, nil
 	}
-	return a.blend(i, s, now, then, maes, use, past), nil
+	return a.blend(i, p, horizon, now, maes), nil
 }
 
-// pastMAE is the mean absolute p50 error of one candidate's forecasts at
-// the scored origins, against the values s holds after each of them.
-func pastMAE(s Series, p50 [][]float64, use []int, past []Series, horizon int) float64 {
-	sum, n := 0.0, 0
-	for _, j := range use {
-		o := int(past[j].End().Sub(s.Start) / s.Step)
-		for h := range horizon {
-			if y := s.Values[o+h]; !math.IsNaN(y) {
-				sum += math.Abs(y - p50[j][h])
-				n++
-			}
+// pastScore holds what scoring one series' past origins needs: the
+// candidates' p50 there (then), the origins (use, into past, newest first)
+// and their weights.
+type pastScore struct {
+	s    Series
+	then [][][]float64
+	use  []int
+	wt   []float64
+	past []Series
+}
+
+// maes is every candidate's past p50 MAE (+Inf for one that failed).
+func (p pastScore) maes(now [][]Forecast, horizon int) []float64 {
+	out := make([]float64, len(now))
+	for c := range now {
+		out[c] = math.Inf(1)
+		if now[c] != nil && p.then[c] != nil {
+			out[c] = p.mae([]int{c}, []float64{1}, horizon)
 		}
 	}
-	if n == 0 {
-		return math.Inf(1)
-	}
-	return sum / float64(n)
+	return out
 }
 
 // blend serves the convex mix of the (up to) three candidates with the
@@ -253,17 +260,11 @@ func pastMAE(s Series, p50 [][]float64, use []int, past []Series, horizon int) f
 // and wins ties, so a mix serves only when the series' own past says it
 // did better (mixing helps smooth series and hurts spiky ones); Model and
 // Reason say what served.
-func (a Auto) blend(i int, s Series, now [][]Forecast, then [][][]float64, maes []float64, used []int, past []Series) Forecast {
-	var order []int
-	for c, m := range maes {
-		if now[c] != nil && !math.IsInf(m, 1) {
-			order = append(order, c)
-		}
-	}
-	slices.SortStableFunc(order, func(x, y int) int { return cmp.Compare(maes[x], maes[y]) })
-	top := order[:min(3, len(order))]
-	w, bestErr := bestWeights(s, then, top, maes[top[0]], used, past)
-	f := Forecast{ID: s.ID, Start: s.End(), Step: s.Step}
+func (a Auto) blend(i int, p pastScore, horizon int, now [][]Forecast, maes []float64) Forecast {
+	top := topThree(now, maes)
+	w, bestErr := bestWeights(p, top, maes[top[0]], horizon)
+	f := Forecast{ID: p.s.ID, Start: p.s.End(), Step: p.s.Step,
+		P10: make([]float64, horizon), P50: make([]float64, horizon), P90: make([]float64, horizon)}
 	var parts, scores []string
 	for k, c := range top {
 		if w[k] > 0 {
@@ -276,10 +277,27 @@ func (a Auto) blend(i int, s Series, now [][]Forecast, then [][][]float64, maes 
 			scores = append(scores, fmt.Sprintf("%s %.4g", fc.Name(), maes[c]))
 		}
 	}
+	how := fmt.Sprintf("the last %d origins", len(p.use))
+	if a.HalfLife > 0 {
+		how += fmt.Sprintf(" (weight halving every %g back)", a.HalfLife)
+	}
 	f.Model = "auto: " + strings.Join(parts, " + ")
-	f.Reason = fmt.Sprintf("lowest p50 MAE over the last %d origins among the best three and their mixes in tenths (%s; served %.4g)",
-		len(used), strings.Join(scores, ", "), bestErr)
+	f.Reason = fmt.Sprintf("lowest p50 MAE over %s among the best three and their mixes in tenths (%s; served %.4g)",
+		how, strings.Join(scores, ", "), bestErr)
 	return f
+}
+
+// topThree are the (up to) three candidates with the lowest past MAE,
+// best first.
+func topThree(now [][]Forecast, maes []float64) []int {
+	var order []int
+	for c, m := range maes {
+		if now[c] != nil && !math.IsInf(m, 1) {
+			order = append(order, c)
+		}
+	}
+	slices.SortStableFunc(order, func(x, y int) int { return cmp.Compare(maes[x], maes[y]) })
+	return order[:min(3, len(order))]
 }
 
 // mixSteps is the weight grid: weights are multiples of 1/mixSteps.
@@ -288,14 +306,14 @@ const mixSteps = 10
 // bestWeights tries every weighting of top in multiples of 1/mixSteps and
 // keeps the one with the lowest past p50 MAE; the best candidate alone
 // (past MAE bestErr) stands unless a mix did strictly better.
-func bestWeights(s Series, then [][][]float64, top []int, bestErr float64, used []int, past []Series) ([]float64, float64) {
+func bestWeights(p pastScore, top []int, bestErr float64, horizon int) ([]float64, float64) {
 	best := make([]float64, len(top))
 	best[0] = 1
 	for _, w := range weightGrid(len(top)) {
 		if w[0] == 1 {
 			continue
 		}
-		if e := mixMAE(s, then, top, w, used, past); e < bestErr {
+		if e := p.mae(top, w, horizon); e < bestErr {
 			best, bestErr = w, e
 		}
 	}
@@ -319,35 +337,33 @@ func weightGrid(k int) [][]float64 {
 	return out
 }
 
-// mixMAE is the past p50 MAE of the weighted mix of cands.
-func mixMAE(s Series, then [][][]float64, cands []int, w []float64, use []int, past []Series) float64 {
-	sum, n := 0.0, 0
-	for _, j := range use {
-		o := int(past[j].End().Sub(s.Start) / s.Step)
-		for h := range then[cands[0]][j] {
-			y := s.Values[o+h]
+// mae is the past p50 MAE of the mix of cands with weights w, each origin
+// weighing p.wt.
+func (p pastScore) mae(cands []int, w []float64, horizon int) float64 {
+	sum, n := 0.0, 0.0
+	for k, j := range p.use {
+		o := int(p.past[j].End().Sub(p.s.Start) / p.s.Step)
+		for h := range horizon {
+			y := p.s.Values[o+h]
 			if math.IsNaN(y) {
 				continue
 			}
-			p := 0.0
-			for k, c := range cands {
-				p += w[k] * then[c][j][h]
+			f := 0.0
+			for q, c := range cands {
+				f += w[q] * p.then[c][j][h]
 			}
-			sum += math.Abs(y - p)
-			n++
+			sum += p.wt[k] * math.Abs(y-f)
+			n += p.wt[k]
 		}
 	}
 	if n == 0 {
 		return math.Inf(1)
 	}
-	return sum / float64(n)
+	return sum / n
 }
 
 // addScaled adds w × g's quantiles to f's.
 func addScaled(f *Forecast, g Forecast, w float64) {
-	if f.P50 == nil {
-		f.P10, f.P50, f.P90 = make([]float64, len(g.P50)), make([]float64, len(g.P50)), make([]float64, len(g.P50))
-	}
 	for h := range g.P50 {
 		f.P10[h] += w * g.P10[h]
 		f.P50[h] += w * g.P50[h]

@@ -57,7 +57,9 @@ func TestAutoFollowsChangeWithoutLookAhead(t *testing.T) {
 		truthModel{"early", func(t int64) float64 { return regime(t, false) }},
 		truthModel{"late", func(t int64) float64 { return regime(t, true) }},
 	}}
-	for _, a := range []Auto{plain, NewAuto(plain)} { // remembering past forecasts changes nothing
+	tuned := plain
+	tuned.HalfLife = 5
+	for _, a := range []Auto{plain, NewAuto(plain), tuned, NewAuto(tuned)} { // remembering past forecasts changes nothing
 		checkFollowsChange(t, a)
 	}
 }
@@ -152,6 +154,33 @@ func TestWeightGrid(t *testing.T) {
 			if len(w) != k || math.Abs(sum-1) > 1e-9 {
 				t.Errorf("k=%d: weights %v", k, w)
 			}
+		}
+	}
+}
+
+// A half-life makes the recent past count more: the model that was right
+// on the newest few origins serves although it was wrong on most of the
+// window.
+func TestAutoHalfLife(t *testing.T) {
+	const change, h = 200, 3
+	s := switchSeries(400, change, change+7*h) // 6 scored origins after the change, 14 before
+	for _, c := range []struct {
+		halfLife float64
+		want     string
+	}{
+		{0, "auto: early 100%"},
+		{2, "auto: late 100%"},
+	} {
+		a := Auto{Window: 20, MinOrigins: 4, HalfLife: c.halfLife, Candidates: []Forecaster{
+			truthModel{"early", func(t int64) float64 { return regime(t, false) }},
+			truthModel{"late", func(t int64) float64 { return regime(t, true) }},
+		}}
+		out, err := a.Forecast(context.Background(), []Series{s}, h)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if out[0].Model != c.want {
+			t.Errorf("half-life %g: model %q, want %q (%s)", c.halfLife, out[0].Model, c.want, out[0].Reason)
 		}
 	}
 }
