@@ -3,6 +3,7 @@ package haproxy
 import (
 	"context"
 	"errors"
+	"strings"
 
 	"github.com/haproxytech/client-native/v5/models"
 )
@@ -56,6 +57,11 @@ type Stats struct {
 // connection and response errors (a request HAProxy could not get an
 // answer for never shows as a 5xx from the server).
 func (r StatRow) Errors() int64 { return r.Hrsp5xx + r.ConnErrors + r.RespErrors }
+
+// Serving says whether a server row takes traffic: UP (on every node, for
+// a fleet's merged row) and weighted (HAProxy reports a server at weight 0
+// as UP but sends it nothing).
+func (r StatRow) Serving() bool { return strings.HasPrefix(r.Status, "UP") && r.Weight > 0 }
 
 // Row finds a row by type, proxy and server ("" for frontends/backends).
 func (s Stats) Row(typ, proxy, server string) (StatRow, bool) {

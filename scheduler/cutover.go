@@ -19,7 +19,7 @@ func (e *stepEnv) cuttingOver(p *Pool) (string, error) {
 		return "hold (kill switch)", nil
 	}
 	if p.warmingGrow() { // as in Ready: no larger share while some servers are cold
-		return fmt.Sprintf("cutover step %d waits for grow +%d to warm (%s of %s)", p.Step+1, p.Resize.Delta, p.Resize.HealthyFor, e.lb.Warmup), nil
+		return fmt.Sprintf("cutover step %d %s", p.Step+1, e.growWait(p)), nil
 	}
 	steps := e.set.Policy.CutoverSteps
 	share := p.From + (p.Target-p.From)*steps[p.Step]/100

@@ -241,7 +241,7 @@ func (e *stepEnv) ready(p *Pool) (string, error) {
 		if err := e.setShare(p, e.set.Policy.WarmupShareMin); err != nil {
 			return "", err
 		}
-		return fmt.Sprintf("cutover waits for grow +%d to warm (%s of %s)", p.Resize.Delta, p.Resize.HealthyFor, e.lb.Warmup), nil
+		return "cutover " + e.growWait(p), nil
 	case e.plan.NeedsCutover():
 		p.enter(CuttingOver, e.now)
 		p.From, p.Target = p.Share, e.targetShare(p)
@@ -259,6 +259,11 @@ func (e *stepEnv) ready(p *Pool) (string, error) {
 
 // warmingGrow: a grow's new servers are in rotation but not yet warm.
 func (p *Pool) warmingGrow() bool { return p.Resize != nil && p.Resize.Grow && p.Resize.Ready }
+
+// growWait says what a cutover waits for while warmingGrow.
+func (e *stepEnv) growWait(p *Pool) string {
+	return fmt.Sprintf("waits for grow +%d to warm (%s of %s)", p.Resize.Delta, p.Resize.HealthyFor, e.lb.Warmup)
+}
 
 // targetShare is the pool's capacity-proportional share:
 // shadow / (primary + shadow), all instances of equal capacity, counting

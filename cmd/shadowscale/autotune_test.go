@@ -83,13 +83,19 @@ func TestAutoTune(t *testing.T) {
 	if dir == "" {
 		t.Skip("TUNE_DIR")
 	}
-	keep, _ := strconv.ParseFloat(os.Getenv("TUNE_KEEP"), 64)
-	test, _ := strconv.ParseFloat(os.Getenv("TUNE_TEST"), 64)
-	files, _ := filepath.Glob(filepath.Join(dir, "*.csv"))
-	if p := os.Getenv("TUNE_ONLY"); p != "" {
-		files, _ = filepath.Glob(filepath.Join(dir, p+"*.csv"))
+	keep, err := strconv.ParseFloat(os.Getenv("TUNE_KEEP"), 64)
+	if err != nil {
+		t.Fatalf("TUNE_KEEP: %v", err)
 	}
-	out, _ := os.Create(os.Getenv("TUNE_OUT"))
+	test, err := strconv.ParseFloat(os.Getenv("TUNE_TEST"), 64)
+	if err != nil {
+		t.Fatalf("TUNE_TEST: %v", err)
+	}
+	files, _ := filepath.Glob(filepath.Join(dir, os.Getenv("TUNE_ONLY")+"*.csv")) // the pattern is valid
+	out, err := os.Create(os.Getenv("TUNE_OUT"))
+	if err != nil {
+		t.Fatalf("TUNE_OUT: %v", err)
+	}
 	defer out.Close()
 	for _, f := range files {
 		r, err := loadTrace(f, true)

@@ -112,7 +112,7 @@ func versionConflict(err error) bool {
 	case http.StatusConflict:
 		return strings.Contains(msg, "version")
 	case http.StatusInternalServerError:
-		return strings.Contains(msg, "cannot read version")
+		return lostTransaction(msg)
 	}
 	return false
 }

@@ -43,7 +43,7 @@ func (e *apiError) Unwrap() error {
 	switch {
 	case strings.Contains(msg, "still has connections"):
 		return haproxy.ErrHasConnections
-	case strings.Contains(msg, "cannot read version"):
+	case lostTransaction(msg):
 		return haproxy.ErrConflict // another commit took the write's transaction
 	case e.Status == http.StatusNotFound, strings.Contains(msg, "not found"), strings.Contains(msg, "does not exist"):
 		return haproxy.ErrNotFound
@@ -58,6 +58,11 @@ func (e *apiError) Unwrap() error {
 	}
 	return haproxy.ErrRefused
 }
+
+// lostTransaction: the implicit transaction of a versioned write was
+// removed by another client's commit (500 "cannot read version:
+// transaction does not exist"); msg is lower-case.
+func lostTransaction(msg string) bool { return strings.Contains(msg, "cannot read version") }
 
 // netError is a transport failure: nothing answered.
 type netError struct{ err error }

@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"net"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/shadowscale/shadowscale/haproxy"
@@ -96,8 +95,7 @@ func (d Driver) SetShare(ctx context.Context, lb string, pct int) error {
 }
 
 // BackendStats reads the backend's row summed over the fleet and counts
-// its serving servers: up and weighted on every node (HAProxy reports a
-// server at weight 0 as UP but sends it nothing).
+// its serving servers (StatRow.Serving).
 func (d Driver) BackendStats(ctx context.Context, backend string) (scheduler.BackendStats, error) {
 	st, err := d.Fleet.Stats(ctx)
 	if err != nil {
@@ -112,7 +110,7 @@ func (d Driver) BackendStats(ctx context.Context, backend string) (scheduler.Bac
 		ResponseTime: time.Duration(row.ResponseTimeMs) * time.Millisecond, Sessions: row.Sessions,
 	}
 	for _, s := range st.Servers { // merged: UP means up on every node
-		if s.Proxy == backend && strings.HasPrefix(s.Status, "UP") && s.Weight > 0 {
+		if s.Proxy == backend && s.Serving() {
 			out.Serving++
 		}
 	}
