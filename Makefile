@@ -16,6 +16,8 @@ export HAPROXY_32 ?= $(CACHE)/bin/haproxy-3.2
 # The suites that drive a real HAProxy run once more against 3.2 LTS (the
 # first run uses Debian's 2.6).
 HAPROXY_MATRIX := ./haproxy/ ./scheduler/adapt/
+# serve with the runtime driver on several nodes and with [ha], on 3.2 too
+SERVE_MATRIX := -run 'TestHA$$|TestServeTwoNodes' ./cmd/shadowscale/
 
 .PHONY: setup build test gotest pytest bench demo lint train
 
@@ -35,6 +37,7 @@ test: setup lint gotest pytest
 gotest:
 	SHADOWSCALE_STRICT=1 $(GO) test -race -count=1 -timeout 20m ./...
 	SHADOWSCALE_STRICT=1 SHADOWSCALE_HAPROXY=$(HAPROXY_32) $(GO) test -race -count=1 -timeout 10m $(HAPROXY_MATRIX)
+	SHADOWSCALE_STRICT=1 SHADOWSCALE_HAPROXY=$(HAPROXY_32) $(GO) test -race -count=1 -timeout 10m $(SERVE_MATRIX)
 
 pytest:
 	@if [ -d training/tests ]; then cd training && SHADOWSCALE_STRICT=1 $(PYTHON) -m pytest -q tests; fi
